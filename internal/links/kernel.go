@@ -1,0 +1,159 @@
+package links
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Kernel creates and removes the plugin's links in one network namespace.
+type Kernel struct {
+	h      *netlink.Handle
+	driver string
+}
+
+// New returns a Kernel working in the caller's current network namespace,
+// marking links as owned by the named driver.
+func New(driver string) (*Kernel, error) {
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return nil, fmt.Errorf("open netlink: %w", err)
+	}
+	return &Kernel{h: h, driver: driver}, nil
+}
+
+// NewAt returns a Kernel working in the network namespace ns.
+func NewAt(ns netns.NsHandle, driver string) (*Kernel, error) {
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return nil, fmt.Errorf("open netlink in namespace: %w", err)
+	}
+	return &Kernel{h: h, driver: driver}, nil
+}
+
+// Close releases the netlink sockets.
+func (k *Kernel) Close() { k.h.Close() }
+
+// Handle exposes the netlink handle, for tests and diagnostics.
+func (k *Kernel) Handle() *netlink.Handle { return k.h }
+
+func (k *Kernel) mark(role Role, id string) Mark {
+	return Mark{Driver: k.driver, Role: role, ID: id}
+}
+
+// Owned is a link that carries this driver's mark.
+type Owned struct {
+	Name  string
+	Index int
+	Mark  Mark
+}
+
+// ListOwned returns every link in the namespace marked by this driver.
+func (k *Kernel) ListOwned() ([]Owned, error) {
+	all, err := k.h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	var owned []Owned
+	for _, l := range all {
+		a := l.Attrs()
+		if m, ok := parseMark(a.Alias); ok && m.Driver == k.driver {
+			owned = append(owned, Owned{Name: a.Name, Index: a.Index, Mark: m})
+		}
+	}
+	return owned, nil
+}
+
+// lookupOwned finds the link called name. It returns (nil, nil) when no such
+// link exists and a *NotOwnedError when it exists without the expected mark.
+func (k *Kernel) lookupOwned(name string, want Mark) (netlink.Link, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("look up %s: %w", name, err)
+	}
+	if alias := l.Attrs().Alias; alias != want.String() {
+		return nil, &NotOwnedError{Name: name, Alias: alias}
+	}
+	return l, nil
+}
+
+// Exists reports whether a link called name exists, whoever owns it.
+func (k *Kernel) Exists(name string) bool {
+	_, err := k.h.LinkByName(name)
+	return err == nil
+}
+
+// create adds link, marks it, and removes it again if marking fails, so a
+// failed create leaves nothing behind.
+func (k *Kernel) create(link netlink.Link, m Mark) (netlink.Link, error) {
+	name := link.Attrs().Name
+	if err := k.h.LinkAdd(link); err != nil {
+		return nil, fmt.Errorf("create %s %s: %w", link.Type(), name, err)
+	}
+	created, err := k.h.LinkByName(name)
+	if err == nil {
+		err = k.h.LinkSetAlias(created, m.String())
+	}
+	if err != nil {
+		_ = k.h.LinkDel(link)
+		return nil, fmt.Errorf("mark %s %s as owned: %w", link.Type(), name, err)
+	}
+	return created, nil
+}
+
+// DeleteOwned removes the link called name if, and only if, it carries the
+// mark for (role, id). A missing link is not an error.
+func (k *Kernel) DeleteOwned(name string, role Role, id string) error {
+	l, err := k.lookupOwned(name, k.mark(role, id))
+	if err != nil {
+		var no *NotOwnedError
+		if errors.As(err, &no) {
+			return nil // not ours: never delete
+		}
+		return err
+	}
+	if l == nil {
+		return nil
+	}
+	if err := k.h.LinkDel(l); err != nil {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return nil
+}
+
+// AddAddrs puts each address on the link, skipping those already there.
+// IPv6 addresses skip duplicate address detection: the gateway must answer at
+// once, and the address was handed out by Docker's IPAM.
+func (k *Kernel) AddAddrs(name string, addrs []*net.IPNet) error {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("look up %s: %w", name, err)
+	}
+	for _, a := range addrs {
+		addr := &netlink.Addr{IPNet: a}
+		if a.IP.To4() == nil {
+			addr.Flags = unix.IFA_F_NODAD
+		}
+		if err := k.h.AddrReplace(l, addr); err != nil {
+			return fmt.Errorf("add address %s to %s: %w", a, name, err)
+		}
+	}
+	return nil
+}
+
+// LinkMTU returns the MTU of the named link.
+func (k *Kernel) LinkMTU(name string) (int, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return 0, fmt.Errorf("look up %s: %w", name, err)
+	}
+	return l.Attrs().MTU, nil
+}

@@ -1,0 +1,63 @@
+package links
+
+import (
+	"fmt"
+	"strings"
+)
+
+// markPrefix starts every ownership mark. A mark reads
+// "docker-vxlan-plugin/<driver name>/<role>/<id>".
+const markPrefix = "docker-vxlan-plugin/"
+
+// Role says what an owned link is for.
+type Role string
+
+// The roles of the links the plugin creates.
+const (
+	RoleBridge Role = "bridge"
+	RoleVxlan  Role = "vxlan"
+	RoleVeth   Role = "veth"
+)
+
+// Mark is the ownership mark written into a link's alias.
+type Mark struct {
+	Driver string // driver name, so that two plugin instances never touch each other's links
+	Role   Role
+	ID     string // network ID for bridge and vxlan, endpoint ID for veth
+}
+
+func (m Mark) String() string {
+	return markPrefix + m.Driver + "/" + string(m.Role) + "/" + m.ID
+}
+
+// parseMark reads a mark from a link alias; ok is false for any alias that is
+// not one of ours.
+func parseMark(alias string) (m Mark, ok bool) {
+	rest, found := strings.CutPrefix(alias, markPrefix)
+	if !found {
+		return Mark{}, false
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[2] == "" {
+		return Mark{}, false
+	}
+	switch r := Role(parts[1]); r {
+	case RoleBridge, RoleVxlan, RoleVeth:
+		return Mark{Driver: parts[0], Role: r, ID: parts[2]}, true
+	}
+	return Mark{}, false
+}
+
+// NotOwnedError reports a link that exists under a name the plugin wants but
+// does not carry the plugin's mark.
+type NotOwnedError struct {
+	Name  string
+	Alias string
+}
+
+func (e *NotOwnedError) Error() string {
+	if e.Alias == "" {
+		return fmt.Sprintf("interface %q already exists and was not created by this plugin; choose another name", e.Name)
+	}
+	return fmt.Sprintf("interface %q already exists and belongs to %q, not to this network; choose another name", e.Name, e.Alias)
+}

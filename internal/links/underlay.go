@@ -1,0 +1,93 @@
+package links
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+)
+
+// Underlay is what the kernel says about the path a vxlan link's packets take.
+type Underlay struct {
+	Device string // "" when no route or device could be found
+	MTU    int
+}
+
+// defaultMTU is assumed when the underlay cannot be determined.
+const defaultMTU = 1500
+
+// FindUnderlay returns the device and MTU the vxlan traffic will leave by: the
+// VTEP device when given, else the device owning srcAddr, else the route to
+// the first remote destination, else the default route's device.
+func (k *Kernel) FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (Underlay, error) {
+	if vtepDev != "" {
+		l, err := k.h.LinkByName(vtepDev)
+		if err != nil {
+			return Underlay{}, fmt.Errorf("VTEP device %s: %w", vtepDev, err)
+		}
+		return Underlay{Device: vtepDev, MTU: l.Attrs().MTU}, nil
+	}
+	if srcAddr != nil {
+		if l := k.linkWithAddr(srcAddr); l != nil {
+			return Underlay{Device: l.Attrs().Name, MTU: l.Attrs().MTU}, nil
+		}
+	}
+	local, err := k.LocalAddrs()
+	if err != nil {
+		return Underlay{}, err
+	}
+	for _, r := range remotes {
+		if containsIP(local, r) {
+			continue
+		}
+		if u, ok := k.routeUnderlay(r); ok {
+			return u, nil
+		}
+	}
+	for _, probe := range []net.IP{net.IPv4zero, net.IPv6zero} {
+		if u, ok := k.routeUnderlay(probe); ok {
+			return u, nil
+		}
+	}
+	return Underlay{MTU: defaultMTU}, nil
+}
+
+func (k *Kernel) routeUnderlay(dst net.IP) (Underlay, bool) {
+	routes, err := k.h.RouteGet(dst)
+	if err != nil || len(routes) == 0 || routes[0].LinkIndex == 0 {
+		return Underlay{}, false
+	}
+	l, err := k.h.LinkByIndex(routes[0].LinkIndex)
+	if err != nil {
+		return Underlay{}, false
+	}
+	return Underlay{Device: l.Attrs().Name, MTU: l.Attrs().MTU}, true
+}
+
+func (k *Kernel) linkWithAddr(ip net.IP) netlink.Link {
+	addrs, err := k.h.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil
+	}
+	for _, a := range addrs {
+		if a.IP.Equal(ip) {
+			if l, err := k.h.LinkByIndex(a.LinkIndex); err == nil {
+				return l
+			}
+		}
+	}
+	return nil
+}
+
+// LocalAddrs lists every address configured in the namespace.
+func (k *Kernel) LocalAddrs() ([]net.IP, error) {
+	addrs, err := k.h.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil, fmt.Errorf("list addresses: %w", err)
+	}
+	ips := make([]net.IP, 0, len(addrs))
+	for _, a := range addrs {
+		ips = append(ips, a.IP)
+	}
+	return ips, nil
+}

@@ -1,0 +1,54 @@
+package links
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+)
+
+// VethSpec describes an endpoint's veth pair. The host end goes on the
+// network's bridge; Docker moves the peer into the container.
+type VethSpec struct {
+	HostName   string
+	PeerName   string
+	EndpointID string
+	Bridge     string
+	MTU        int
+	PeerMAC    net.HardwareAddr // the container's MAC; nil lets the kernel choose
+}
+
+// EnsureVeth creates the veth pair unless its host end exists as ours, then
+// attaches the host end to the bridge and sets it up.
+func (k *Kernel) EnsureVeth(s VethSpec) error {
+	m := k.mark(RoleVeth, s.EndpointID)
+	host, err := k.lookupOwned(s.HostName, m)
+	if err != nil {
+		return err
+	}
+	br, err := k.h.LinkByName(s.Bridge)
+	if err != nil {
+		return fmt.Errorf("look up bridge %s: %w", s.Bridge, err)
+	}
+	if host == nil {
+		if k.Exists(s.PeerName) {
+			return &NotOwnedError{Name: s.PeerName}
+		}
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name = s.HostName
+		attrs.MTU = s.MTU
+		v := &netlink.Veth{LinkAttrs: attrs, PeerName: s.PeerName, PeerHardwareAddr: s.PeerMAC, PeerMTU: uint32(s.MTU)}
+		if host, err = k.create(v, m); err != nil {
+			return err
+		}
+	}
+	if err := k.h.LinkSetMaster(host, br); err != nil {
+		_ = k.h.LinkDel(host)
+		return fmt.Errorf("attach %s to %s: %w", s.HostName, s.Bridge, err)
+	}
+	if err := k.h.LinkSetUp(host); err != nil {
+		_ = k.h.LinkDel(host)
+		return fmt.Errorf("set %s up: %w", s.HostName, err)
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package links
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// VxlanSpec describes a network's vxlan link and its flood list.
+type VxlanSpec struct {
+	Name      string
+	NetworkID string
+	Bridge    string // bridge to enslave the vxlan link to
+	VNI       int
+	VtepDev   string
+	SrcAddr   net.IP
+	Group     net.IP
+	Peers     []net.IP // head-end replication; the host's own addresses are skipped
+	Port      int
+	PortLow   int
+	PortHigh  int
+	TTL       int
+	TOS       int
+	Learning  bool
+	Proxy     bool
+	RSC       bool
+	L2miss    bool
+	L3miss    bool
+	NoAge     bool
+	GBP       bool
+	Age       int
+	Limit     int
+	MTU       int
+	MAC       net.HardwareAddr
+	TxQLen    int
+}
+
+// EnsureVxlan creates the vxlan link unless it exists as ours, enslaves it to
+// its bridge, sets it up and (re)installs the flood entries for its peers.
+func (k *Kernel) EnsureVxlan(s VxlanSpec) error {
+	m := k.mark(RoleVxlan, s.NetworkID)
+	l, err := k.lookupOwned(s.Name, m)
+	if err != nil {
+		return err
+	}
+	if l == nil {
+		v, err := k.vxlanLink(s)
+		if err != nil {
+			return err
+		}
+		if l, err = k.create(v, m); err != nil {
+			return err
+		}
+	}
+	br, err := k.h.LinkByName(s.Bridge)
+	if err != nil {
+		return fmt.Errorf("look up bridge %s: %w", s.Bridge, err)
+	}
+	if err := k.h.LinkSetMaster(l, br); err != nil {
+		return fmt.Errorf("attach %s to %s: %w", s.Name, s.Bridge, err)
+	}
+	if err := k.h.LinkSetUp(l); err != nil {
+		return fmt.Errorf("set %s up: %w", s.Name, err)
+	}
+	return k.addFloodPeers(l, s.Peers)
+}
+
+func (k *Kernel) vxlanLink(s VxlanSpec) (*netlink.Vxlan, error) {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = s.Name
+	attrs.MTU = s.MTU
+	attrs.HardwareAddr = s.MAC
+	attrs.TxQLen = txqlen(s.TxQLen)
+	v := &netlink.Vxlan{
+		LinkAttrs: attrs,
+		VxlanId:   s.VNI,
+		SrcAddr:   s.SrcAddr,
+		Group:     s.Group,
+		TTL:       s.TTL,
+		TOS:       s.TOS,
+		Learning:  s.Learning,
+		Proxy:     s.Proxy,
+		RSC:       s.RSC,
+		L2miss:    s.L2miss,
+		L3miss:    s.L3miss,
+		NoAge:     s.NoAge,
+		GBP:       s.GBP,
+		Age:       s.Age,
+		Limit:     s.Limit,
+		Port:      s.Port,
+		PortLow:   s.PortLow,
+		PortHigh:  s.PortHigh,
+	}
+	if s.VtepDev != "" {
+		dev, err := k.h.LinkByName(s.VtepDev)
+		if err != nil {
+			return nil, fmt.Errorf("VTEP device %s: %w", s.VtepDev, err)
+		}
+		v.VtepDevIndex = dev.Attrs().Index
+	}
+	return v, nil
+}
+
+// addFloodPeers appends an all-zeros FDB entry per remote VTEP, so broadcast,
+// unknown-unicast and multicast frames are replicated to every peer.
+func (k *Kernel) addFloodPeers(l netlink.Link, peers []net.IP) error {
+	local, err := k.LocalAddrs()
+	if err != nil {
+		return err
+	}
+	for _, p := range peers {
+		if containsIP(local, p) {
+			continue
+		}
+		n := &netlink.Neigh{
+			LinkIndex:    l.Attrs().Index,
+			Family:       unix.AF_BRIDGE,
+			State:        netlink.NUD_PERMANENT | netlink.NUD_NOARP,
+			Flags:        netlink.NTF_SELF,
+			IP:           p,
+			HardwareAddr: make(net.HardwareAddr, 6),
+		}
+		if err := k.h.NeighAppend(n); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("add flood entry for peer %s on %s: %w", p, l.Attrs().Name, err)
+		}
+	}
+	return nil
+}
+
+// FloodPeers lists the remote VTEPs in the link's flood list.
+func (k *Kernel) FloodPeers(name string) ([]net.IP, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", name, err)
+	}
+	neighs, err := k.h.NeighList(l.Attrs().Index, unix.AF_BRIDGE)
+	if err != nil {
+		return nil, fmt.Errorf("list FDB of %s: %w", name, err)
+	}
+	var peers []net.IP
+	for _, n := range neighs {
+		if n.IP != nil && isZeroMAC(n.HardwareAddr) {
+			peers = append(peers, n.IP)
+		}
+	}
+	return peers, nil
+}
+
+func isZeroMAC(mac net.HardwareAddr) bool {
+	for _, b := range mac {
+		if b != 0 {
+			return false
+		}
+	}
+	return len(mac) == 6
+}
+
+func containsIP(list []net.IP, ip net.IP) bool {
+	for _, x := range list {
+		if x.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
