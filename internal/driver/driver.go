@@ -1,0 +1,62 @@
+// Package driver is the network driver: networks, endpoints, their options
+// and validation. It keeps its records in a store and its links in the
+// kernel, and knows nothing of the wire protocol.
+package driver
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+)
+
+// Kernel is the kernel plumbing the driver needs; *links.Kernel implements it.
+type Kernel interface {
+	EnsureBridge(links.BridgeSpec) error
+	EnsureVxlan(links.VxlanSpec) error
+	EnsureVeth(links.VethSpec) error
+	DeleteOwned(name string, role links.Role, id string) error
+	ListOwned() ([]links.Owned, error)
+	AddAddrs(name string, addrs []*net.IPNet) error
+	FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
+	Exists(name string) bool
+}
+
+// Store is the persistence the driver needs; *store.Store implements it.
+type Store interface {
+	Put(bucket, key string, v any) error
+	Get(bucket, key string, v any) (bool, error)
+	Delete(bucket, key string) error
+	List(bucket string, each func(key string, decode func(any) error) error) error
+}
+
+// Config is the daemon-wide configuration.
+type Config struct {
+	GlobalScope bool   // --scope global
+	VtepDev     string // --vtepdev: overrides every network's VtepDev
+}
+
+// Driver implements the network driver. One mutex serialises all operations:
+// they are short netlink exchanges, and Docker sends few at a time.
+type Driver struct {
+	mu     sync.Mutex
+	cfg    Config
+	kernel Kernel
+	store  Store
+	log    *slog.Logger
+}
+
+// New returns a driver. Call Reconcile before serving requests.
+func New(cfg Config, k Kernel, s Store, log *slog.Logger) *Driver {
+	return &Driver{cfg: cfg, kernel: k, store: s, log: log}
+}
+
+// Capabilities reports the scope configured on the command line.
+func (d *Driver) Capabilities() Capabilities {
+	scope := "local"
+	if d.cfg.GlobalScope {
+		scope = "global"
+	}
+	return Capabilities{Scope: scope, ConnectivityScope: scope, GwAllocChecker: true}
+}

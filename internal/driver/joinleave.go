@@ -1,0 +1,69 @@
+package driver
+
+import (
+	"net/netip"
+)
+
+// containerIfPrefix is how Docker names our interface inside the container.
+const containerIfPrefix = "eth"
+
+// Join hands Docker the container end of the endpoint's veth and the
+// gateways. It re-ensures the veth, so a Join after a host reboot works.
+func (d *Driver) Join(networkID, endpointID string) (JoinResponse, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n, err := d.loadNetwork(networkID)
+	if err != nil {
+		return JoinResponse{}, err
+	}
+	e, err := d.loadEndpoint(endpointID)
+	if err != nil {
+		return JoinResponse{}, err
+	}
+	if err := d.kernel.EnsureVeth(linksVeth(n, e)); err != nil {
+		return JoinResponse{}, err
+	}
+	resp := JoinResponse{SrcName: e.PeerVeth, DstPrefix: containerIfPrefix}
+	if !n.Config.Internal {
+		resp.Gateway = gatewayFor(n.IPv4, e.Address)
+		resp.GatewayIPv6 = gatewayFor(n.IPv6, e.AddressIPv6)
+	}
+	return resp, nil
+}
+
+// gatewayFor returns the gateway of the subnet holding addr.
+func gatewayFor(subnets []Subnet, addr netip.Prefix) netip.Addr {
+	if !addr.IsValid() {
+		return netip.Addr{}
+	}
+	for _, s := range subnets {
+		if s.Pool.Contains(addr.Addr()) && s.Gateway.IsValid() {
+			return s.Gateway.Addr()
+		}
+	}
+	return netip.Addr{}
+}
+
+// Leave needs no work: Docker moves the interface back to the host, and
+// DeleteEndpoint removes it.
+func (d *Driver) Leave(networkID, endpointID string) error { return nil }
+
+// ProgramExternalConnectivity needs no work: containers are hosts on the
+// segment, with no NAT or port mapping.
+func (d *Driver) ProgramExternalConnectivity(networkID, endpointID string) error { return nil }
+
+// RevokeExternalConnectivity is ProgramExternalConnectivity's counterpart.
+func (d *Driver) RevokeExternalConnectivity(networkID, endpointID string) error { return nil }
+
+// DiscoverNew is told about swarm nodes; the flood list does not follow
+// them yet, so the notice is only logged.
+func (d *Driver) DiscoverNew(node NodeDiscovery) error {
+	d.log.Info("node discovered", "address", node.Address, "self", node.Self)
+	return nil
+}
+
+// DiscoverDelete is DiscoverNew's counterpart.
+func (d *Driver) DiscoverDelete(node NodeDiscovery) error {
+	d.log.Info("node gone", "address", node.Address, "self", node.Self)
+	return nil
+}

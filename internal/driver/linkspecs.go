@@ -1,0 +1,37 @@
+package driver
+
+import "github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+
+// Roles of owned links, as the links package names them.
+const (
+	roleBridge = links.RoleBridge
+	roleVxlan  = links.RoleVxlan
+	roleVeth   = links.RoleVeth
+)
+
+func linksBridge(n *network) links.BridgeSpec {
+	br := n.Config.Bridge
+	return links.BridgeSpec{Name: bridgeName(n), NetworkID: n.ID, MTU: br.MTU, MAC: br.MAC, TxQLen: br.TxQLen}
+}
+
+func linksVxlan(n *network, v *VXLANConfig) links.VxlanSpec {
+	return links.VxlanSpec{
+		Name: vxlanName(n), NetworkID: n.ID, Bridge: bridgeName(n),
+		VNI: v.VNI, VtepDev: v.VtepDev, SrcAddr: v.SrcAddr, Group: v.Group, Peers: v.Peers,
+		Port: v.Port, PortLow: v.PortLow, PortHigh: v.PortHigh, TTL: v.TTL, TOS: v.TOS,
+		Learning: v.Learning, Proxy: v.Proxy, RSC: v.RSC, L2miss: v.L2miss, L3miss: v.L3miss,
+		NoAge: v.NoAge, GBP: v.GBP, Age: v.Age, Limit: v.Limit,
+		MTU: v.MTU, MAC: v.MAC, TxQLen: v.TxQLen,
+	}
+}
+
+func linksVeth(n *network, e *endpoint) links.VethSpec {
+	spec := links.VethSpec{
+		HostName: e.HostVeth, PeerName: e.PeerVeth, EndpointID: e.ID,
+		Bridge: bridgeName(n), MTU: n.Config.Bridge.MTU,
+	}
+	if mac, err := parseMACString(e.MAC); err == nil {
+		spec.PeerMAC = mac
+	}
+	return spec
+}

@@ -1,0 +1,61 @@
+package driver
+
+import "fmt"
+
+// ReconcileReport counts what Reconcile changed in the kernel.
+type ReconcileReport struct {
+	Networks int // networks in the store
+	Ensured  int // networks whose links were checked and completed
+	Removed  int // owned links no record accounts for, deleted
+	Failed   int // networks whose links could not be restored
+}
+
+// Reconcile makes the kernel match the store: every recorded network gets
+// its links back (after a reboot, or a link deleted by hand), and every link
+// carrying our mark that no record accounts for is removed. Links without our
+// mark are never touched.
+func (d *Driver) Reconcile() (ReconcileReport, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var r ReconcileReport
+	nets, err := d.networks()
+	if err != nil {
+		return r, err
+	}
+	eps, err := d.endpoints()
+	if err != nil {
+		return r, err
+	}
+	r.Networks = len(nets)
+	known := map[string]bool{}
+	for i := range nets {
+		known[string(roleBridge)+"/"+nets[i].ID] = true
+		known[string(roleVxlan)+"/"+nets[i].ID] = true
+	}
+	for _, e := range eps {
+		known[string(roleVeth)+"/"+e.ID] = true
+	}
+	owned, err := d.kernel.ListOwned()
+	if err != nil {
+		return r, err
+	}
+	for _, o := range owned {
+		if known[string(o.Mark.Role)+"/"+o.Mark.ID] {
+			continue
+		}
+		if err := d.kernel.DeleteOwned(o.Name, o.Mark.Role, o.Mark.ID); err != nil {
+			return r, fmt.Errorf("remove orphan %s: %w", o.Name, err)
+		}
+		d.log.Info("removed orphan link", "link", o.Name, "role", o.Mark.Role)
+		r.Removed++
+	}
+	for i := range nets {
+		if err := d.ensureNetworkLinks(&nets[i]); err != nil {
+			d.log.Error("restore network links", "network", shortID(nets[i].ID), "err", err)
+			r.Failed++
+			continue
+		}
+		r.Ensured++
+	}
+	return r, nil
+}

@@ -1,0 +1,146 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// Store buckets.
+const (
+	bucketNetworks  = "networks"
+	bucketEndpoints = "endpoints"
+)
+
+// network is a network's persistent record.
+type network struct {
+	ID       string
+	Config   NetworkConfig
+	Options  map[string]string // as given, for inspection
+	IPv4     []Subnet
+	IPv6     []Subnet
+	Underlay string // device the VXLAN traffic leaves by, as found at create time
+}
+
+// endpoint is an endpoint's persistent record.
+type endpoint struct {
+	ID          string
+	NetworkID   string
+	Address     netip.Prefix
+	AddressIPv6 netip.Prefix
+	MAC         string
+	HostVeth    string
+	PeerVeth    string
+}
+
+// ErrNotFound marks requests for network or endpoint IDs the driver does not know.
+var ErrNotFound = errors.New("not found")
+
+func (d *Driver) loadNetwork(id string) (*network, error) {
+	var n network
+	found, err := d.store.Get(bucketNetworks, id, &n)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("network %s: %w", shortID(id), ErrNotFound)
+	}
+	return &n, nil
+}
+
+func (d *Driver) loadEndpoint(id string) (*endpoint, error) {
+	var e endpoint
+	found, err := d.store.Get(bucketEndpoints, id, &e)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("endpoint %s: %w", shortID(id), ErrNotFound)
+	}
+	return &e, nil
+}
+
+func (d *Driver) networks() ([]network, error) {
+	var all []network
+	err := d.store.List(bucketNetworks, func(_ string, decode func(any) error) error {
+		var n network
+		if err := decode(&n); err != nil {
+			return err
+		}
+		all = append(all, n)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list networks: %w", err)
+	}
+	return all, nil
+}
+
+func (d *Driver) endpoints() ([]endpoint, error) {
+	var all []endpoint
+	err := d.store.List(bucketEndpoints, func(_ string, decode func(any) error) error {
+		var e endpoint
+		if err := decode(&e); err != nil {
+			return err
+		}
+		all = append(all, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list endpoints: %w", err)
+	}
+	return all, nil
+}
+
+// Link names derived from IDs fit the kernel's 15-character limit.
+func bridgeName(n *network) string {
+	if n.Config.Bridge.Name != "" {
+		return n.Config.Bridge.Name
+	}
+	return linkName("vxbr-", n.ID)
+}
+
+func vxlanName(n *network) string {
+	if n.Config.VXLAN.Name != "" {
+		return n.Config.VXLAN.Name
+	}
+	return linkName("vxlan-", n.ID)
+}
+
+func vethNames(endpointID string) (host, peer string) {
+	return linkName("vxve-", endpointID), linkName("vxct-", endpointID)
+}
+
+// linkName appends as much of id as fits the kernel's name limit.
+func linkName(prefix, id string) string {
+	if room := maxIfNameLen - len(prefix); len(id) > room {
+		id = id[:room]
+	}
+	return prefix + id
+}
+
+// validID accepts what Docker sends as IDs (64 hex digits) and anything else
+// that is safe to use in link names and marks.
+func validID(kind, id string) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("%s ID %q: want 1 to 128 characters", kind, id)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return fmt.Errorf("%s ID %q: only letters, digits, '-' and '_' are allowed", kind, id)
+		}
+	}
+	return nil
+}
+// shortID is the first ten characters of a Docker ID.
+func shortID(id string) string {
+	if len(id) > 10 {
+		return id[:10]
+	}
+	return id
+}
+
+func ipnet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}

@@ -1,0 +1,60 @@
+package driver
+
+import (
+	"net"
+	"net/netip"
+)
+
+// Capabilities is what the driver reports to Docker.
+type Capabilities struct {
+	Scope             string // "local" or "global"
+	ConnectivityScope string
+	GwAllocChecker    bool
+}
+
+// Subnet is one IPAM pool of a network, as Docker hands it over.
+type Subnet struct {
+	Pool         netip.Prefix
+	Gateway      netip.Prefix // gateway address with the pool's length; zero if none
+	AuxAddresses map[string]netip.Prefix
+}
+
+// CreateNetworkRequest asks for a network.
+type CreateNetworkRequest struct {
+	NetworkID  string
+	Options    map[string]string // the -o options
+	Internal   bool
+	EnableIPv6 bool
+	IPv4, IPv6 []Subnet
+}
+
+// CreateEndpointRequest asks for an endpoint with the addresses Docker's IPAM chose.
+type CreateEndpointRequest struct {
+	NetworkID   string
+	EndpointID  string
+	Address     netip.Prefix // zero if none
+	AddressIPv6 netip.Prefix // zero if none
+	MAC         net.HardwareAddr
+}
+
+// CreateEndpointResponse carries what the driver chose; MAC is nil when
+// Docker supplied one.
+type CreateEndpointResponse struct {
+	MAC net.HardwareAddr
+}
+
+// JoinResponse tells Docker which interface to move into the container and
+// how to route.
+type JoinResponse struct {
+	SrcName     string // the interface Docker moves into the sandbox
+	DstPrefix   string // Docker names it DstPrefix + N inside the container
+	Gateway     netip.Addr
+	GatewayIPv6 netip.Addr
+}
+
+// NodeDiscovery is a swarm node announced by DiscoverNew / DiscoverDelete.
+type NodeDiscovery struct {
+	Address     string
+	BindAddress string
+	Self        bool
+}

@@ -1,0 +1,311 @@
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+)
+
+// methods maps each protocol method to its call.
+func (s *server) methods() map[string]call {
+	return map[string]call{
+		"Plugin.Activate":                           s.activate,
+		"NetworkDriver.GetCapabilities":             s.capabilities,
+		"NetworkDriver.GwAllocCheck":                s.gwAllocCheck,
+		"NetworkDriver.CreateNetwork":               s.createNetwork,
+		"NetworkDriver.DeleteNetwork":               s.deleteNetwork,
+		"NetworkDriver.AllocateNetwork":             s.allocateNetwork,
+		"NetworkDriver.FreeNetwork":                 s.freeNetwork,
+		"NetworkDriver.CreateEndpoint":              s.createEndpoint,
+		"NetworkDriver.DeleteEndpoint":              s.deleteEndpoint,
+		"NetworkDriver.EndpointOperInfo":            s.endpointInfo,
+		"NetworkDriver.Join":                        s.join,
+		"NetworkDriver.Leave":                       s.leave,
+		"NetworkDriver.DiscoverNew":                 s.discover(s.d.DiscoverNew),
+		"NetworkDriver.DiscoverDelete":              s.discover(s.d.DiscoverDelete),
+		"NetworkDriver.ProgramExternalConnectivity": s.endpointCall(s.d.ProgramExternalConnectivity),
+		"NetworkDriver.RevokeExternalConnectivity":  s.endpointCall(s.d.RevokeExternalConnectivity),
+	}
+}
+
+// empty is the body of a successful response that carries nothing.
+type empty struct{}
+
+func (s *server) activate([]byte) (any, error) {
+	return activateResponse{Implements: []string{"NetworkDriver"}}, nil
+}
+
+func (s *server) capabilities([]byte) (any, error) {
+	c := s.d.Capabilities()
+	return capabilitiesResponse{Scope: c.Scope, ConnectivityScope: c.ConnectivityScope, GwAllocChecker: c.GwAllocChecker}, nil
+}
+
+func (s *server) gwAllocCheck(body []byte) (any, error) {
+	var req gwAllocCheckRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	generic, err := genericOptions(req.Options)
+	if err != nil {
+		return nil, err
+	}
+	skip4, skip6, err := s.d.GwAllocCheck(generic)
+	return gwAllocCheckResponse{SkipIPv4: skip4, SkipIPv6: skip6}, err
+}
+
+func (s *server) createNetwork(body []byte) (any, error) {
+	var req createNetworkRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	r, err := networkRequestFromWire(req)
+	if err != nil {
+		return nil, err
+	}
+	return empty{}, s.d.CreateNetwork(r)
+}
+
+func (s *server) allocateNetwork(body []byte) (any, error) {
+	var req allocateNetworkRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	opts := make(map[string]any, len(req.Options))
+	for k, v := range req.Options {
+		opts[k] = v
+	}
+	r, err := networkRequestFromWire(createNetworkRequest{
+		NetworkID: req.NetworkID, Options: map[string]any{optGeneric: opts},
+		IPv4Data: req.IPv4Data, IPv6Data: req.IPv6Data,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.d.AllocateNetwork(r)
+	return allocateNetworkResponse{Options: out}, err
+}
+
+func (s *server) deleteNetwork(body []byte) (any, error) {
+	var req networkRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return empty{}, s.d.DeleteNetwork(req.NetworkID)
+}
+
+func (s *server) freeNetwork(body []byte) (any, error) {
+	var req networkRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	return empty{}, s.d.FreeNetwork(req.NetworkID)
+}
+
+func (s *server) createEndpoint(body []byte) (any, error) {
+	var req createEndpointRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	r, err := endpointRequestFromWire(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.d.CreateEndpoint(r)
+	if err != nil || out.MAC == nil {
+		return createEndpointResponse{}, err
+	}
+	return createEndpointResponse{Interface: &endpointInterface{MacAddress: out.MAC.String()}}, nil
+}
+
+func (s *server) deleteEndpoint(body []byte) (any, error) {
+	return s.endpointCall(s.d.DeleteEndpoint)(body)
+}
+
+func (s *server) leave(body []byte) (any, error) {
+	return s.endpointCall(s.d.Leave)(body)
+}
+
+func (s *server) endpointInfo(body []byte) (any, error) {
+	var req endpointRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	v, err := s.d.EndpointInfo(req.NetworkID, req.EndpointID)
+	return endpointInfoResponse{Value: v}, err
+}
+
+func (s *server) join(body []byte) (any, error) {
+	var req joinRequest
+	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	out, err := s.d.Join(req.NetworkID, req.EndpointID)
+	if err != nil {
+		return nil, err
+	}
+	resp := joinResponse{
+		InterfaceName:         interfaceName{SrcName: out.SrcName, DstPrefix: out.DstPrefix},
+		DisableGatewayService: true, // never docker_gwbridge: containers are hosts on the segment
+	}
+	if out.Gateway.IsValid() {
+		resp.Gateway = out.Gateway.String()
+	}
+	if out.GatewayIPv6.IsValid() {
+		resp.GatewayIPv6 = out.GatewayIPv6.String()
+	}
+	return resp, nil
+}
+
+// endpointCall serves the methods whose request is just the two IDs.
+func (s *server) endpointCall(fn func(networkID, endpointID string) error) call {
+	return func(body []byte) (any, error) {
+		var req endpointRequest
+		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
+		return empty{}, fn(req.NetworkID, req.EndpointID)
+	}
+}
+
+// discover serves DiscoverNew and DiscoverDelete. Only node discovery
+// concerns this driver; other notifications are acknowledged.
+func (s *server) discover(fn func(driver.NodeDiscovery) error) call {
+	return func(body []byte) (any, error) {
+		var req discoveryNotification
+		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
+		if req.DiscoveryType != discoveryNodeType {
+			return empty{}, nil
+		}
+		var node nodeDiscoveryData
+		if err := json.Unmarshal(req.DiscoveryData, &node); err != nil {
+			return nil, badRequest{fmt.Errorf("malformed node discovery data: %w", err)}
+		}
+		return empty{}, fn(driver.NodeDiscovery{Address: node.Address, BindAddress: node.BindAddress, Self: node.Self})
+	}
+}
+
+// --- wire to driver conversions ---
+
+func networkRequestFromWire(req createNetworkRequest) (driver.CreateNetworkRequest, error) {
+	generic, err := genericOptions(req.Options)
+	if err != nil {
+		return driver.CreateNetworkRequest{}, err
+	}
+	r := driver.CreateNetworkRequest{
+		NetworkID:  req.NetworkID,
+		Options:    generic,
+		Internal:   boolOption(req.Options[optInternal]),
+		EnableIPv6: boolOption(req.Options[optEnableIPv6]),
+	}
+	if r.IPv4, err = subnetsFromWire(req.IPv4Data); err != nil {
+		return r, err
+	}
+	if r.IPv6, err = subnetsFromWire(req.IPv6Data); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// genericOptions extracts the -o options, which Docker nests under
+// com.docker.network.generic. Values must be strings.
+func genericOptions(opts map[string]any) (map[string]string, error) {
+	out := map[string]string{}
+	raw, ok := opts[optGeneric]
+	if !ok || raw == nil {
+		return out, nil
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, badRequest{fmt.Errorf("%s: want an object of options, got %T", optGeneric, raw)}
+	}
+	for k, v := range m {
+		switch v := v.(type) {
+		case string:
+			out[k] = v
+		case bool, float64:
+			out[k] = fmt.Sprint(v)
+		default:
+			return nil, badRequest{fmt.Errorf("option %s: want a string value, got %T", k, v)}
+		}
+	}
+	return out, nil
+}
+
+// boolOption reads a flag Docker sends as a JSON bool (or, from some
+// versions, a string).
+func boolOption(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
+}
+
+func subnetsFromWire(data []ipamData) ([]driver.Subnet, error) {
+	var out []driver.Subnet
+	for _, d := range data {
+		pool, err := netip.ParsePrefix(d.Pool)
+		if err != nil {
+			return nil, badRequest{fmt.Errorf("IPAM pool %q: %w", d.Pool, err)}
+		}
+		s := driver.Subnet{Pool: pool.Masked()}
+		if d.Gateway != "" {
+			if s.Gateway, err = parseCIDR(d.Gateway); err != nil {
+				return nil, badRequest{fmt.Errorf("IPAM gateway: %w", err)}
+			}
+		}
+		for name, a := range d.AuxAddresses {
+			p, err := parseCIDR(a)
+			if err != nil {
+				return nil, badRequest{fmt.Errorf("IPAM aux address %s: %w", name, err)}
+			}
+			if s.AuxAddresses == nil {
+				s.AuxAddresses = map[string]netip.Prefix{}
+			}
+			s.AuxAddresses[name] = p
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func endpointRequestFromWire(req createEndpointRequest) (driver.CreateEndpointRequest, error) {
+	r := driver.CreateEndpointRequest{NetworkID: req.NetworkID, EndpointID: req.EndpointID}
+	iface := req.Interface
+	if iface == nil {
+		return r, nil
+	}
+	var err error
+	if iface.Address != "" {
+		if r.Address, err = parseCIDR(iface.Address); err != nil {
+			return r, badRequest{fmt.Errorf("endpoint address: %w", err)}
+		}
+	}
+	if iface.AddressIPv6 != "" {
+		if r.AddressIPv6, err = parseCIDR(iface.AddressIPv6); err != nil {
+			return r, badRequest{fmt.Errorf("endpoint IPv6 address: %w", err)}
+		}
+	}
+	if iface.MacAddress != "" {
+		if r.MAC, err = net.ParseMAC(iface.MacAddress); err != nil {
+			return r, badRequest{fmt.Errorf("endpoint MAC address: %w", err)}
+		}
+	}
+	return r, nil
+}
+
+// parseCIDR reads an address with its prefix length, keeping the host bits.
+func parseCIDR(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address in CIDR notation", s)
+	}
+	return p, nil
+}

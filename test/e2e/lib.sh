@@ -1,0 +1,509 @@
+# shellcheck shell=bash
+# End-to-end harness for docker-vxlan-plugin.  Source it from a test script:
+#
+#   #!/usr/bin/env bash
+#   set -euo pipefail
+#   . "$(dirname "$0")/lib.sh"
+#   host_start h1
+#   check "engine answers" host_docker h1 info
+#   summary
+#
+# A "host" is a long-lived `unshare --mount --net --pid` namespace set whose
+# PID 1 is a small bash loop; dockerd, its own containerd and the plugin are
+# started inside it with nsenter.  Per host, /run and
+# /var/lib/docker-vxlan-plugin are private tmpfs mounts and /sys is a fresh
+# sysfs of the host's netns, so plugin sockets, containerd sockets, iptables
+# and interfaces never leak between hosts or into the real machine.  Killing
+# the PID 1 kills everything inside.  Host state lives in $E2E_TMP/NAME.
+#
+# Tunables (environment):
+#   ROOT              repo root (default: two levels above this file)
+#   PLUGIN_BIN        plugin binary (default: $ROOT/bin/docker-vxlan-plugin)
+#   PLUGIN_SOCK       plugin socket inside a host
+#                     (default: /run/docker/plugins/vxlan.sock)
+#   E2E_TMPDIR        where $E2E_TMP is created (default: /tmp)
+#   E2E_DOCKERD_ARGS  extra dockerd flags for every host (word-split)
+#   E2E_READY_TIMEOUT seconds to wait for dockerd (default 60)
+#   E2E_KEEP=1        keep $E2E_TMP (logs, data) after the run
+#   E2E_DUMP_LOGS=0   do not print log tails when something failed
+#
+# Do not replace the EXIT trap set here; everything is cleaned up by it (or
+# by `summary`, which cleans up before printing the final line).
+
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=${ROOT:-$(cd "$E2E_LIB_DIR/../.." && pwd)}
+PLUGIN_BIN=${PLUGIN_BIN:-$ROOT/bin/docker-vxlan-plugin}
+PLUGIN_SOCK=${PLUGIN_SOCK:-/run/docker/plugins/vxlan.sock}
+E2E_READY_TIMEOUT=${E2E_READY_TIMEOUT:-60}
+E2E_PASS=0
+E2E_FAIL=0
+E2E_DONE=0
+
+# ---------------------------------------------------------------- basics
+
+log() { echo "# $*" >&2; }
+die() { echo "e2e: ERROR: $*" >&2; exit 1; }
+
+# now_ms: wall clock in milliseconds.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# time_ms CMD...: run CMD (output discarded), print elapsed ms; exit status of CMD.
+time_ms() {
+	local t0 rc=0
+	t0=$(now_ms)
+	"$@" >/dev/null 2>&1 || rc=$?
+	echo $(( $(now_ms) - t0 ))
+	return "$rc"
+}
+
+# wait_for TIMEOUT_S CMD...: poll CMD every 0.1 s until it succeeds.
+wait_for() {
+	local deadline=$(( $(now_ms) + $1 * 1000 )); shift
+	until "$@" >/dev/null 2>&1; do
+		(( $(now_ms) < deadline )) || return 1
+		sleep 0.1
+	done
+}
+
+# _alive PID: PID exists and is not a zombie.
+_alive() {
+	local st
+	[[ -n ${1:-} && -r /proc/$1/stat ]] || return 1
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n $st && $st != Z && $st != X ]]
+}
+
+# _wait_gone PID TIMEOUT_S
+_wait_gone() { wait_for "$2" eval "! _alive $1"; }
+
+# _child_of PID: first child of PID (nsenter/unshare fork exactly one).
+_child_of() {
+	local c="" i
+	for i in $(seq 1 100); do
+		c=$(cat "/proc/$1/task/$1/children" 2>/dev/null || true)
+		c=${c%% *}
+		[[ -n $c ]] && { echo "$c"; return 0; }
+		_alive "$1" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- assertions
+
+# check "description" CMD...: run CMD (in a subshell, output captured); count
+# and print "ok"/"FAIL" (with the output on failure). Always returns 0.
+check() {
+	local desc=$1 out rc=0; shift
+	out=$("$@" 2>&1) || rc=$?
+	if (( rc == 0 )); then
+		E2E_PASS=$((E2E_PASS + 1)); echo "ok   - $desc"
+	else
+		E2E_FAIL=$((E2E_FAIL + 1)); echo "FAIL - $desc (exit $rc)"
+		[[ -n $out ]] && tail -n 40 <<<"$out" | sed 's/^/     | /'
+	fi
+	return 0
+}
+
+# check_fails "description" CMD...: like check, but CMD must fail.
+check_fails() {
+	local desc=$1 out rc=0; shift
+	out=$("$@" 2>&1) || rc=$?
+	if (( rc != 0 )); then
+		E2E_PASS=$((E2E_PASS + 1)); echo "ok   - $desc"
+	else
+		E2E_FAIL=$((E2E_FAIL + 1)); echo "FAIL - $desc (unexpectedly succeeded)"
+		[[ -n $out ]] && tail -n 40 <<<"$out" | sed 's/^/     | /'
+	fi
+	return 0
+}
+
+# summary: stop everything, then print exactly one last line
+# "N passed, N failed"; returns 1 if anything failed.
+summary() {
+	e2e_cleanup
+	E2E_DONE=1
+	echo "$E2E_PASS passed, $E2E_FAIL failed"
+	(( E2E_FAIL == 0 ))
+}
+
+# ---------------------------------------------------------------- setup
+
+_e2e_install_deps() {
+	command -v dockerd >/dev/null && command -v busybox >/dev/null && command -v ip >/dev/null ||
+		{ apt-get update && apt-get install -y docker.io busybox-static iproute2; } >&2
+	local c
+	for c in dockerd containerd runc docker busybox ip unshare nsenter; do
+		command -v "$c" >/dev/null || die "missing $c"
+	done
+}
+
+# Rootfs tarball with static busybox and all its applets (imported per host).
+_e2e_busybox_tar() {
+	local r=$E2E_TMP/bbroot bb a
+	bb=$(command -v busybox)
+	if ldd "$bb" >/dev/null 2>&1; then die "$bb is not static; install busybox-static"; fi
+	mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/root"
+	cp "$bb" "$r/bin/busybox"
+	for a in $("$bb" --list); do
+		[[ $a == busybox ]] || ln -sf busybox "$r/bin/$a"
+	done
+	echo "root:x:0:0:root:/root:/bin/sh" >"$r/etc/passwd"
+	echo "root:x:0:" >"$r/etc/group"
+	tar -C "$r" -cf "$E2E_TMP/busybox.tar" .
+}
+
+e2e_init() {
+	[[ $(id -u) == 0 ]] || die "must run as root"
+	_e2e_install_deps
+	mkdir -p "${E2E_TMPDIR:-/tmp}"
+	E2E_TMP=$(mktemp -d "${E2E_TMPDIR:-/tmp}/vxe2e.XXXXXX")
+	# Short id used in every global name (netns, cgroups).
+	E2E_ID=$(tr -dc 'a-z0-9' </dev/urandom | head -c 4) || true
+	export E2E_TMP E2E_ID DOCKER_CONFIG=$E2E_TMP/docker-config
+	E2E_MAIN_PID=$BASHPID
+	mkdir -p "$DOCKER_CONFIG"
+	# Mount point for the per-host state tmpfs; remember if we made it.
+	if [[ ! -d /var/lib/docker-vxlan-plugin ]]; then
+		mkdir -p /var/lib/docker-vxlan-plugin
+		touch "$E2E_TMP/.made-statedir"
+	fi
+	_e2e_busybox_tar
+	trap _e2e_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# ---------------------------------------------------------------- cleanup
+
+_e2e_dump_logs() {
+	[[ ${E2E_DUMP_LOGS:-1} != 0 ]] || return 0
+	local d n
+	for d in "$E2E_TMP"/*/; do
+		n=$(basename "$d")
+		[[ -f $d/dockerd.log ]] && {
+			echo "---- $n: dockerd warnings/errors (last 20) ----"
+			grep -E 'level=(warn|error|fatal)' "$d/dockerd.log" | tail -n 20 || true
+		}
+		[[ -f $d/plugin.log ]] && {
+			echo "---- $n: plugin.log (last 40) ----"
+			tail -n 40 "$d/plugin.log"
+		}
+	done
+	return 0
+}
+
+# e2e_cleanup: stop all hosts, delete routers and cgroups, remove $E2E_TMP.
+# Idempotent; called by summary and by the EXIT trap.
+e2e_cleanup() {
+	[[ -n ${E2E_TMP:-} && -d $E2E_TMP ]] || return 0
+	local d r
+	for d in "$E2E_TMP"/*/; do
+		[[ -f $d/init.pid ]] && host_stop "$(basename "$d")"
+	done
+	if [[ -f $E2E_TMP/routers ]]; then
+		while read -r r; do
+			ip netns del "$r" 2>/dev/null || true
+		done <"$E2E_TMP/routers"
+		rm -f "$E2E_TMP/routers"
+	fi
+	_cgroups_rm "e2e-$E2E_ID-*"
+	if (( E2E_FAIL > 0 )); then _e2e_dump_logs; fi
+	if [[ -f $E2E_TMP/.made-statedir ]]; then
+		rmdir /var/lib/docker-vxlan-plugin 2>/dev/null || true
+	fi
+	if [[ ${E2E_KEEP:-0} == 1 ]]; then
+		log "kept $E2E_TMP"
+	else
+		rm -rf "$E2E_TMP"
+	fi
+	E2E_TMP=
+}
+
+_e2e_exit() {
+	local rc=$?
+	[[ $BASHPID == "${E2E_MAIN_PID:-}" ]] || return "$rc"
+	set +e
+	if (( ! E2E_DONE )); then
+		# Script ended without `summary` (error or early exit): report it.
+		if (( rc != 0 )); then
+			E2E_FAIL=$((E2E_FAIL + 1))
+			echo "FAIL - test script aborted (exit $rc)"
+		fi
+		e2e_cleanup
+		echo "$E2E_PASS passed, $E2E_FAIL failed"
+		(( rc == 0 && E2E_FAIL > 0 )) && rc=1
+	fi
+	exit "$rc"
+}
+
+# _cgroups_rm GLOB: remove (empty) cgroup dirs named GLOB, deepest first.
+_cgroups_rm() {
+	local top i left
+	for i in $(seq 1 50); do
+		left=0
+		while read -r top; do
+			find "$top" -depth -type d -exec rmdir {} + 2>/dev/null || left=1
+		done < <(find /sys/fs/cgroup -maxdepth 6 -type d -name "$1" 2>/dev/null)
+		(( left )) || return 0
+		sleep 0.1
+	done
+	log "could not remove cgroups $1"
+}
+
+# ---------------------------------------------------------------- hosts
+
+_hdir() { echo "$E2E_TMP/$1"; }
+
+# host_pid NAME: outer PID of the host's PID 1 (use for `ip link set X netns PID`).
+host_pid() {
+	local f
+	f="$(_hdir "$1")/init.pid"
+	[[ -f $f ]] || die "host $1 not started"
+	cat "$f"
+}
+
+# host_path NAME PATH: path on the real fs under which PATH inside the host
+# is visible (e.g. host_path h1 /var/lib/docker-vxlan-plugin/state.db).
+host_path() { echo "/proc/$(host_pid "$1")/root$2"; }
+
+# host_exec NAME CMD...: run CMD in the host's mount, net and pid namespaces.
+host_exec() {
+	local pid; pid=$(host_pid "$1"); shift
+	nsenter -t "$pid" -m -n -p --wd="$PWD" -- "$@"
+}
+
+# host_netexec NAME CMD...: run CMD in the host's net namespace only (pids
+# and paths stay those of the real machine).
+host_netexec() {
+	local pid; pid=$(host_pid "$1"); shift
+	nsenter -t "$pid" -n -- "$@"
+}
+
+# host_docker NAME ARGS...: docker CLI against the host's dockerd.
+host_docker() {
+	local d; d=$(_hdir "$1"); shift
+	docker -H "unix://$d/docker.sock" "$@"
+}
+
+# PID 1 of every host: private /run, plugin state dir and sysfs, then idle.
+# Reaps orphans (bash reaps unknown children on SIGCHLD).
+# shellcheck disable=SC2016
+_E2E_INIT='
+set -e
+D=$1
+mount -n -t tmpfs -o mode=755 e2e-run /run
+mkdir -p /run/docker/plugins /run/containerd /run/lock /run/.cg
+mount -n -t tmpfs -o mode=700 e2e-state /var/lib/docker-vxlan-plugin
+mount -n --rbind /sys/fs/cgroup /run/.cg
+mount -n -t sysfs e2e-sys /sys
+mount -n --move /run/.cg /sys/fs/cgroup
+rmdir /run/.cg
+ip link set lo up
+: >"$D/ready"
+trap "exit 0" TERM
+while :; do sleep 3600 & wait $! || true; done
+'
+
+# host_start NAME [DOCKERD_ARGS...]: create the host, start dockerd, import
+# busybox:local. Extra dockerd args are kept for dockerd_restart.
+host_start() {
+	local name=$1 d upid ipid; shift
+	[[ $name =~ ^[A-Za-z0-9_-]+$ ]] || die "bad host name '$name'"
+	d=$(_hdir "$name")
+	[[ ! -e $d/init.pid ]] || die "host $name already running"
+	mkdir -p "$d"
+	rm -f "$d/ready"
+	printf '%s\n' "$@" >"$d/dockerd.args"
+	unshare --mount --net --pid --fork --mount-proc --propagation private \
+		bash -c "$_E2E_INIT" e2e-init "$d" </dev/null >"$d/init.log" 2>&1 &
+	upid=$!
+	echo "$upid" >"$d/unshare.pid"
+	wait_for 10 test -e "$d/ready" || die "host $name: namespace setup failed: $(cat "$d/init.log")"
+	ipid=$(_child_of "$upid") || die "host $name: no init process"
+	echo "$ipid" >"$d/init.pid"
+	dockerd_start "$name"
+	host_docker "$name" import -q "$E2E_TMP/busybox.tar" busybox:local >/dev/null ||
+		die "host $name: busybox import failed"
+}
+
+# dockerd_start NAME: start dockerd inside the host and wait until it answers.
+dockerd_start() {
+	local name=$1 d np dpid args=() extra=() i
+	d=$(_hdir "$name")
+	! _alive "$(cat "$d/dockerd.pid" 2>/dev/null || true)" || die "dockerd on $name already running"
+	rm -f "$d/docker.pidfile"
+	[[ -s $d/dockerd.args ]] && mapfile -t args <"$d/dockerd.args"
+	# shellcheck disable=SC2206
+	extra=(${E2E_DOCKERD_ARGS:-})
+	echo "==== dockerd start $(date +%T.%N)" >>"$d/dockerd.log"
+	nsenter -t "$(host_pid "$name")" -m -n -p -- dockerd \
+		--data-root "$d/data" --exec-root "$d/exec" \
+		-H "unix://$d/docker.sock" --pidfile "$d/docker.pidfile" \
+		--bridge=none --iptables=false --ip6tables=false \
+		--cgroup-parent "e2e-$E2E_ID-$name" \
+		"${extra[@]}" "${args[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
+	np=$!
+	dpid=$(_child_of "$np") || die "dockerd on $name exited at once: $(tail -n 20 "$d/dockerd.log")"
+	echo "$dpid" >"$d/dockerd.pid"
+	for (( i = 0; i < E2E_READY_TIMEOUT * 10; i++ )); do
+		host_docker "$name" version >/dev/null 2>&1 && return 0
+		_alive "$dpid" || die "dockerd on $name died: $(tail -n 20 "$d/dockerd.log")"
+		sleep 0.1
+	done
+	die "dockerd on $name not ready after ${E2E_READY_TIMEOUT}s: $(tail -n 20 "$d/dockerd.log")"
+}
+
+# dockerd_stop NAME: SIGTERM dockerd and wait (30 s, then SIGKILL + fail).
+dockerd_stop() {
+	local d pid; d=$(_hdir "$1")
+	pid=$(cat "$d/dockerd.pid" 2>/dev/null || true)
+	_alive "$pid" || return 0
+	kill -TERM "$pid"
+	_wait_gone "$pid" 30 && return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	_wait_gone "$pid" 5 || true
+	echo "dockerd on $1 ignored SIGTERM for 30s, killed" >&2
+	return 1
+}
+
+# dockerd_kill9 NAME: SIGKILL dockerd (its containerd and shims live on).
+dockerd_kill9() {
+	local pid; pid=$(cat "$(_hdir "$1")/dockerd.pid" 2>/dev/null || true)
+	_alive "$pid" || return 0
+	kill -KILL "$pid"
+	_wait_gone "$pid" 10
+}
+
+# dockerd_restart NAME: dockerd_stop + dockerd_start.
+dockerd_restart() { dockerd_stop "$1"; dockerd_start "$1"; }
+
+# host_stop NAME: kill everything in the host (SIGKILL to its PID 1) and
+# remove its cgroups. Idempotent. Host data stays in $E2E_TMP/NAME.
+host_stop() {
+	local d pid f; d=$(_hdir "$1")
+	[[ -f $d/init.pid ]] || return 0
+	pid=$(cat "$d/init.pid")
+	_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	_wait_gone "$pid" 20 || log "host $1: init $pid did not exit"
+	# unshare and nsenter parents exit once their child is gone.
+	for f in unshare.pid dockerd.pid plugin.pid; do
+		[[ -f $d/$f ]] && { _wait_gone "$(cat "$d/$f")" 10 || true; }
+	done
+	rm -f "$d/init.pid" "$d/ready"
+	_cgroups_rm "e2e-$E2E_ID-$1"
+}
+
+# ---------------------------------------------------------------- plugin
+
+# plugin_start NAME [FLAGS...]: start $PLUGIN_BIN inside the host (log:
+# $E2E_TMP/NAME/plugin.log) and wait until it serves $PLUGIN_SOCK.
+plugin_start() {
+	local name=$1 d np ppid sock old new i; shift
+	d=$(_hdir "$name")
+	[[ -x $PLUGIN_BIN ]] || die "plugin binary $PLUGIN_BIN not built"
+	! _alive "$(cat "$d/plugin.pid" 2>/dev/null || true)" || die "plugin on $name already running"
+	sock=$(host_path "$name" "$PLUGIN_SOCK")
+	old=$(stat -c %i "$sock" 2>/dev/null || true)
+	echo "==== plugin start $(date +%T.%N) $*" >>"$d/plugin.log"
+	nsenter -t "$(host_pid "$name")" -m -n -p -- "$PLUGIN_BIN" "$@" \
+		</dev/null >>"$d/plugin.log" 2>&1 &
+	np=$!
+	ppid=$(_child_of "$np") || die "plugin on $name exited at once: $(tail -n 20 "$d/plugin.log")"
+	echo "$ppid" >"$d/plugin.pid"
+	for (( i = 0; i < 200; i++ )); do
+		_alive "$ppid" || die "plugin on $name died: $(tail -n 20 "$d/plugin.log")"
+		new=$(stat -c %i "$sock" 2>/dev/null || true)
+		if [[ -n $new && $new != "$old" ]] && _plugin_answers "$sock"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "plugin on $name: $PLUGIN_SOCK not served after 20s: $(tail -n 20 "$d/plugin.log")"
+}
+
+# A real handshake if curl is there; the fresh socket must do otherwise.
+_plugin_answers() {
+	command -v curl >/dev/null || return 0
+	curl -sf -m 2 --unix-socket "$1" -X POST -H 'Content-Type: application/json' \
+		-d '{}' http://plugin/Plugin.Activate >/dev/null
+}
+
+# plugin_pid NAME: outer PID of the running plugin (fails if not running).
+plugin_pid() {
+	local pid; pid=$(cat "$(_hdir "$1")/plugin.pid" 2>/dev/null || true)
+	_alive "$pid" && echo "$pid"
+}
+
+# plugin_stop NAME: SIGTERM, wait up to 15 s (then SIGKILL and fail).
+plugin_stop() {
+	local pid; pid=$(plugin_pid "$1") || return 0
+	kill -TERM "$pid"
+	_wait_gone "$pid" 15 && return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	_wait_gone "$pid" 5 || true
+	echo "plugin on $1 ignored SIGTERM for 15s, killed" >&2
+	return 1
+}
+
+# plugin_kill9 NAME: SIGKILL the plugin (socket file stays behind).
+plugin_kill9() {
+	local pid; pid=$(plugin_pid "$1") || return 0
+	kill -KILL "$pid"
+	_wait_gone "$pid" 10
+}
+
+# ---------------------------------------------------------------- networks
+
+# A "node" is a host or a router; these resolve either kind.
+_is_router() { [[ -f $E2E_TMP/routers ]] && grep -qx "e2e-$E2E_ID-$1" "$E2E_TMP/routers"; }
+_node_netns() { if _is_router "$1"; then echo "e2e-$E2E_ID-$1"; else host_pid "$1"; fi; }
+_node_net() {
+	local n=$1; shift
+	if _is_router "$n"; then ip netns exec "e2e-$E2E_ID-$n" "$@"; else host_netexec "$n" "$@"; fi
+}
+
+# router_add NAME: plain named netns (lo up, IPv4 forwarding on), deleted by
+# the cleanup. Its real name is printed by `router_netns NAME`.
+router_add() {
+	local ns="e2e-$E2E_ID-$1"
+	ip netns add "$ns"
+	echo "$ns" >>"$E2E_TMP/routers"
+	ip netns exec "$ns" ip link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+}
+router_netns() { echo "e2e-$E2E_ID-$1"; }
+
+# router_exec NAME CMD...: run CMD in the router's netns.
+router_exec() { local n=$1; shift; ip netns exec "e2e-$E2E_ID-$n" "$@"; }
+
+# underlay_link A B IP_A IP_B [IF_A [IF_B]]: veth pair between nodes A and B
+# (hosts or routers), created directly inside A's netns with its peer placed
+# in B's, so nothing ever appears in the real netns. IPs are CIDR (default
+# /24). Interface names default to "ul-B" in A and "ul-A" in B (truncated to
+# 15 chars). Prints "IF_A IF_B".
+underlay_link() {
+	local a=$1 b=$2 ipa=$3 ipb=$4
+	local ifa=${5:-ul-$2} ifb=${6:-ul-$1}
+	ifa=${ifa:0:15}; ifb=${ifb:0:15}
+	[[ $ipa == */* ]] || ipa+=/24
+	[[ $ipb == */* ]] || ipb+=/24
+	_node_net "$a" ip link add "$ifa" type veth peer name "$ifb" netns "$(_node_netns "$b")"
+	_node_net "$a" ip addr add "$ipa" dev "$ifa"
+	_node_net "$b" ip addr add "$ipb" dev "$ifb"
+	_node_net "$a" ip link set "$ifa" up
+	_node_net "$b" ip link set "$ifb" up
+	echo "$ifa $ifb"
+}
+
+# router_link ROUTER HOST IP_R IP_H [IF_R [IF_H]]: underlay_link with a router.
+router_link() { underlay_link "$@"; }
+
+# ---------------------------------------------------------------- containers
+
+# container_ip NAME CONTAINER NETWORK: container's IPv4 on NETWORK.
+container_ip() {
+	host_docker "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").IPAddress}}" "$2"
+}
+
+e2e_init
