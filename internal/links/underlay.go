@@ -44,21 +44,45 @@ func (k *Kernel) FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) 
 			return u, nil
 		}
 	}
-	for _, probe := range []net.IP{net.IPv4zero, net.IPv6zero} {
-		if u, ok := k.routeUnderlay(probe); ok {
-			return u, nil
-		}
+	if u, ok := k.defaultRouteUnderlay(); ok {
+		return u, nil
 	}
 	return Underlay{MTU: defaultMTU}, nil
 }
 
 func (k *Kernel) routeUnderlay(dst net.IP) (Underlay, bool) {
 	routes, err := k.h.RouteGet(dst)
-	if err != nil || len(routes) == 0 || routes[0].LinkIndex == 0 {
+	if err != nil || len(routes) == 0 {
 		return Underlay{}, false
 	}
-	l, err := k.h.LinkByIndex(routes[0].LinkIndex)
-	if err != nil {
+	return k.deviceUnderlay(routes[0].LinkIndex)
+}
+
+func (k *Kernel) defaultRouteUnderlay() (Underlay, bool) {
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		routes, err := k.h.RouteList(nil, family)
+		if err != nil {
+			continue
+		}
+		for _, r := range routes {
+			if r.Dst == nil || r.Dst.IP.IsUnspecified() {
+				if u, ok := k.deviceUnderlay(r.LinkIndex); ok {
+					return u, true
+				}
+			}
+		}
+	}
+	return Underlay{}, false
+}
+
+// deviceUnderlay describes the link with the given index; loopback is never
+// an underlay.
+func (k *Kernel) deviceUnderlay(index int) (Underlay, bool) {
+	if index == 0 {
+		return Underlay{}, false
+	}
+	l, err := k.h.LinkByIndex(index)
+	if err != nil || l.Attrs().Flags&net.FlagLoopback != 0 {
 		return Underlay{}, false
 	}
 	return Underlay{Device: l.Attrs().Name, MTU: l.Attrs().MTU}, true

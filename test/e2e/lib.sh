@@ -314,7 +314,8 @@ host_start() {
 	[[ ! -e $d/init.pid ]] || die "host $name already running"
 	mkdir -p "$d"
 	rm -f "$d/ready"
-	printf '%s\n' "$@" >"$d/dockerd.args"
+	: >"$d/dockerd.args"
+	(( $# == 0 )) || printf '%s\n' "$@" >"$d/dockerd.args"
 	unshare --mount --net --pid --fork --mount-proc --propagation private \
 		bash -c "$_E2E_INIT" e2e-init "$d" </dev/null >"$d/init.log" 2>&1 &
 	upid=$!
