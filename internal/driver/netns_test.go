@@ -1,0 +1,281 @@
+package driver_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/netnstest"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/store"
+)
+
+// host is one "machine": a network namespace with its own driver and store.
+type host struct {
+	ns     *netnstest.NS
+	kernel *links.Kernel
+	store  *store.Store
+	driver *driver.Driver
+	state  string
+}
+
+func newHost(t *testing.T) *host {
+	t.Helper()
+	h := &host{ns: netnstest.New(t), state: filepath.Join(t.TempDir(), "state.db")}
+	h.start(t)
+	return h
+}
+
+// start opens the store and the kernel and reconciles, as the daemon does.
+func (h *host) start(t *testing.T) driver.ReconcileReport {
+	t.Helper()
+	var err error
+	if h.kernel, err = links.NewAt(h.ns.Handle(), "vxlan"); err != nil {
+		t.Fatal(err)
+	}
+	if h.store, err = store.Open(h.state); err != nil {
+		t.Fatal(err)
+	}
+	h.driver = driver.New(driver.Config{}, h.kernel, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rep, err := h.driver.Reconcile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.stop)
+	return rep
+}
+
+// stop drops the driver without touching the kernel, like kill -9.
+func (h *host) stop() {
+	if h.store != nil {
+		h.store.Close()
+		h.kernel.Close()
+		h.store = nil
+	}
+}
+
+func (h *host) owned(t *testing.T) []links.Owned {
+	t.Helper()
+	o, err := h.kernel.ListOwned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+const (
+	netID   = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+	overlay = "198.51.100.0/24"
+)
+
+func subnet() []driver.Subnet {
+	return []driver.Subnet{{Pool: netip.MustParsePrefix(overlay), Gateway: netip.MustParsePrefix("198.51.100.1/24")}}
+}
+
+// attach creates and joins an endpoint through the driver, then does what
+// Docker does: moves the container end into a fresh "container" namespace.
+func attach(t *testing.T, h *host, epID, cidr string) *netnstest.NS {
+	t.Helper()
+	addr := netip.MustParsePrefix(cidr)
+	if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: netID, EndpointID: epID, Address: addr}); err != nil {
+		t.Fatalf("CreateEndpoint: %v", err)
+	}
+	j, err := h.driver.Join(netID, epID)
+	if err != nil {
+		t.Fatalf("Join: %v", err)
+	}
+	c := netnstest.New(t)
+	netnstest.MoveLink(t, h.ns, j.SrcName, c, j.DstPrefix+"0", cidr)
+	return c
+}
+
+// twoHosts joins two hosts by a veth underlay and creates the same VXLAN
+// network on both with opts.
+func twoHosts(t *testing.T, opts func(self string) map[string]string) (*host, *host) {
+	t.Helper()
+	h1, h2 := newHost(t), newHost(t)
+	netnstest.Link(t, h1.ns, "u1", "192.0.2.1/24", h2.ns, "u2", "192.0.2.2/24")
+	for _, h := range []struct {
+		h    *host
+		self string
+	}{{h1, "u1"}, {h2, "u2"}} {
+		err := h.h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: netID, Options: opts(h.self), IPv4: subnet()})
+		if err != nil {
+			t.Fatalf("CreateNetwork: %v", err)
+		}
+	}
+	return h1, h2
+}
+
+func assertPing(t *testing.T, from *netnstest.NS, to string) {
+	t.Helper()
+	if out, err := from.Run("ping", "-c", "2", "-i", "0.2", "-W", "2", to); err != nil {
+		t.Fatalf("ping %s from %s failed: %v\n%s", to, from.Name, err, out)
+	}
+}
+
+func TestTrafficCrossesTunnelWithPeers(t *testing.T) {
+	h1, h2 := twoHosts(t, func(string) map[string]string {
+		// The same flood list on both hosts: each skips its own address.
+		return map[string]string{"VxlanId": "4242", "Peers": "192.0.2.1,192.0.2.2", "hostGateway": "false"}
+	})
+	c1 := attach(t, h1, "ep1", "198.51.100.11/24")
+	attach(t, h2, "ep2", "198.51.100.12/24")
+	assertPing(t, c1, "198.51.100.12")
+
+	fdb := h1.ns.Must(t, "bridge", "fdb", "show", "dev", "vxlan-0a1b2c3d4")
+	if !strings.Contains(fdb, "00:00:00:00:00:00 dst 192.0.2.2") || strings.Contains(fdb, "dst 192.0.2.1 ") {
+		t.Errorf("flood list on host 1 should hold only the remote VTEP:\n%s", fdb)
+	}
+	// The remote container was learned behind the remote VTEP: the frames
+	// really crossed the tunnel.
+	if !strings.Contains(fdb, "02:42:c6:33:64:0c dst 192.0.2.2") {
+		t.Errorf("remote container MAC not learned behind 192.0.2.2:\n%s", fdb)
+	}
+	if mtu := c1.Must(t, "cat", "/sys/class/net/eth0/mtu"); strings.TrimSpace(mtu) != "1450" {
+		t.Errorf("container MTU = %s, want 1450 (underlay 1500 - 50)", mtu)
+	}
+	vx := h1.ns.Must(t, "ip", "-d", "link", "show", "vxlan-0a1b2c3d4")
+	for _, want := range []string{"vxlan id 4242", "dstport 4789", "mtu 1450"} {
+		if !strings.Contains(vx, want) {
+			t.Errorf("vxlan link lacks %q:\n%s", want, vx)
+		}
+	}
+}
+
+func TestTrafficCrossesTunnelWithMulticastGroup(t *testing.T) {
+	h1, h2 := twoHosts(t, func(self string) map[string]string {
+		return map[string]string{"VxlanId": "0x1f", "Group": "239.1.1.42", "VtepDev": self, "hostGateway": "false"}
+	})
+	c1 := attach(t, h1, "ep1", "198.51.100.11/24")
+	attach(t, h2, "ep2", "198.51.100.12/24")
+	assertPing(t, c1, "198.51.100.12")
+	vx := h2.ns.Must(t, "ip", "-d", "link", "show", "vxlan-0a1b2c3d4")
+	if !strings.Contains(vx, "vxlan id 31 group 239.1.1.42 dev u2") {
+		t.Errorf("vxlan link not on the group:\n%s", vx)
+	}
+}
+
+func TestHostGatewayAndDeleteLeavesNothing(t *testing.T) {
+	h := newHost(t)
+	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := attach(t, h, "ep1", "198.51.100.11/24")
+	assertPing(t, c, "198.51.100.1") // the host is the gateway
+	if len(h.owned(t)) != 3 {
+		t.Fatalf("owned links = %v, want bridge, vxlan and veth", h.owned(t))
+	}
+	// Docker moves the interface back on Leave; the container namespace
+	// going away has the same effect on the veth pair.
+	if err := h.driver.DeleteEndpoint(netID, "ep1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.driver.DeleteNetwork(netID); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("links left after delete: %v", o)
+	}
+	// Deleting again, and unknown IDs, succeed.
+	if err := h.driver.DeleteNetwork(netID); err != nil {
+		t.Errorf("second DeleteNetwork: %v", err)
+	}
+	if err := h.driver.DeleteEndpoint(netID, "nope"); err != nil {
+		t.Errorf("DeleteEndpoint of unknown ID: %v", err)
+	}
+}
+
+func TestNameClashIsAnErrorAndForeignLinkSurvives(t *testing.T) {
+	h := newHost(t)
+	h.ns.Must(t, "ip", "link", "add", "theirs", "type", "bridge")
+	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{
+		NetworkID: netID, Options: map[string]string{"VxlanId": "7", "bridgeName": "theirs"}, IPv4: subnet(),
+	})
+	var no *links.NotOwnedError
+	if !errors.As(err, &no) {
+		t.Fatalf("CreateNetwork over a foreign bridge = %v, want NotOwnedError", err)
+	}
+	if !h.kernel.Exists("theirs") {
+		t.Fatal("foreign bridge was deleted")
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("failed create left links behind: %v", o)
+	}
+	if err := h.kernel.DeleteOwned("theirs", links.RoleBridge, netID); err != nil || !h.kernel.Exists("theirs") {
+		t.Fatalf("DeleteOwned touched a foreign link: %v", err)
+	}
+}
+
+func TestRestartKeepsStateAndReconciles(t *testing.T) {
+	h := newHost(t)
+	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := attach(t, h, "ep1", "198.51.100.11/24")
+	h.stop() // kill -9: the kernel keeps its links
+
+	// While the plugin is down: someone deletes our vxlan link, and an
+	// orphan of ours (from a network the store never recorded) is left over.
+	h.ns.Must(t, "ip", "link", "del", "vxlan-0a1b2c3d4")
+	h.ns.Must(t, "ip", "link", "add", "vxbr-orphan", "type", "bridge")
+	h.ns.Must(t, "ip", "link", "set", "vxbr-orphan", "alias", "docker-vxlan-plugin/vxlan/bridge/gone")
+	h.ns.Must(t, "ip", "link", "add", "notours", "type", "bridge")
+
+	rep := h.start(t)
+	if rep.Removed != 1 || rep.Ensured != 1 || rep.Failed != 0 {
+		t.Errorf("reconcile report = %+v, want 1 removed, 1 ensured", rep)
+	}
+	if h.kernel.Exists("vxbr-orphan") || !h.kernel.Exists("vxlan-0a1b2c3d4") || !h.kernel.Exists("notours") {
+		t.Fatalf("after reconcile: orphan gone=%v, vxlan back=%v, foreign kept=%v",
+			!h.kernel.Exists("vxbr-orphan"), h.kernel.Exists("vxlan-0a1b2c3d4"), h.kernel.Exists("notours"))
+	}
+	assertPing(t, c, "198.51.100.1")
+	if err := h.driver.DeleteEndpoint(netID, "ep1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.driver.DeleteNetwork(netID); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("links left after delete: %v", o)
+	}
+}
+
+func TestRepeatedCreateIsIdempotent(t *testing.T) {
+	h := newHost(t)
+	req := driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()}
+	for i := 0; i < 2; i++ {
+		if err := h.driver.CreateNetwork(req); err != nil {
+			t.Fatalf("CreateNetwork #%d: %v", i+1, err)
+		}
+	}
+	other := req
+	other.NetworkID = "ffff"
+	if err := h.driver.CreateNetwork(other); err == nil || !strings.Contains(err.Error(), "VxlanId 7") {
+		t.Fatalf("same VNI twice = %v, want a VxlanId conflict", err)
+	}
+	if len(h.owned(t)) != 2 {
+		t.Fatalf("owned links = %v, want one bridge and one vxlan", h.owned(t))
+	}
+}
+
+func TestVxlanMTUTooLargeIsRefused(t *testing.T) {
+	h := newHost(t)
+	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{
+		NetworkID: netID, Options: map[string]string{"VxlanId": "7", "vxlanMTU": "1500"}, IPv4: subnet(),
+	})
+	if err == nil || !strings.Contains(err.Error(), "vxlanMTU") {
+		t.Fatalf("vxlanMTU above underlay-50 = %v, want an error naming vxlanMTU", err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("refused create left links: %v", o)
+	}
+}
