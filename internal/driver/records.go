@@ -133,6 +133,7 @@ func validID(kind, id string) error {
 	}
 	return nil
 }
+
 // shortID is the first ten characters of a Docker ID.
 func shortID(id string) string {
 	if len(id) > 10 {

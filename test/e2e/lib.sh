@@ -207,6 +207,10 @@ e2e_cleanup() {
 		done <"$E2E_TMP/routers"
 		rm -f "$E2E_TMP/routers"
 	fi
+	if [[ -f $E2E_TMP/.made-run-netns ]] && ! ls -A /run/netns 2>/dev/null | grep . >/dev/null; then
+		umount -n /run/netns 2>/dev/null || true
+		rmdir /run/netns 2>/dev/null || true
+	fi
 	_cgroups_rm "e2e-$E2E_ID-*"
 	if (( E2E_FAIL > 0 )); then _e2e_dump_logs; fi
 	if [[ -f $E2E_TMP/.made-statedir ]]; then
@@ -319,12 +323,16 @@ host_start() {
 	unshare --mount --net --pid --fork --mount-proc --propagation private \
 		bash -c "$_E2E_INIT" e2e-init "$d" </dev/null >"$d/init.log" 2>&1 &
 	upid=$!
+	disown "$upid"  # no "Killed" job reports from bash
 	echo "$upid" >"$d/unshare.pid"
 	wait_for 10 test -e "$d/ready" || die "host $name: namespace setup failed: $(cat "$d/init.log")"
 	ipid=$(_child_of "$upid") || die "host $name: no init process"
 	echo "$ipid" >"$d/init.pid"
 	dockerd_start "$name"
-	host_docker "$name" import -q "$E2E_TMP/busybox.tar" busybox:local >/dev/null ||
+	# STOPSIGNAL SIGKILL: `sleep` as PID 1 ignores SIGTERM, which would make
+	# every docker stop / dockerd shutdown wait 10 s per container.
+	host_docker "$name" import -c 'CMD ["sh"]' -c 'STOPSIGNAL SIGKILL' \
+		"$E2E_TMP/busybox.tar" busybox:local >/dev/null ||
 		die "host $name: busybox import failed"
 }
 
@@ -345,6 +353,7 @@ dockerd_start() {
 		--cgroup-parent "e2e-$E2E_ID-$name" \
 		"${extra[@]}" "${args[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
 	np=$!
+	disown "$np"
 	dpid=$(_child_of "$np") || die "dockerd on $name exited at once: $(tail -n 20 "$d/dockerd.log")"
 	echo "$dpid" >"$d/dockerd.pid"
 	for (( i = 0; i < E2E_READY_TIMEOUT * 10; i++ )); do
@@ -410,6 +419,7 @@ plugin_start() {
 	nsenter -t "$(host_pid "$name")" -m -n -p -- "$PLUGIN_BIN" "$@" \
 		</dev/null >>"$d/plugin.log" 2>&1 &
 	np=$!
+	disown "$np"
 	ppid=$(_child_of "$np") || die "plugin on $name exited at once: $(tail -n 20 "$d/plugin.log")"
 	echo "$ppid" >"$d/plugin.pid"
 	for (( i = 0; i < 200; i++ )); do
@@ -468,6 +478,8 @@ _node_net() {
 # the cleanup. Its real name is printed by `router_netns NAME`.
 router_add() {
 	local ns="e2e-$E2E_ID-$1"
+	# `ip netns add` bind-mounts /run/netns on first use; undo that later.
+	[[ -d /run/netns || -f $E2E_TMP/routers ]] || touch "$E2E_TMP/.made-run-netns"
 	ip netns add "$ns"
 	echo "$ns" >>"$E2E_TMP/routers"
 	ip netns exec "$ns" ip link set lo up
