@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/metrics"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/protocol"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/store"
 )
@@ -113,21 +115,49 @@ func run(o options, log *slog.Logger) error {
 	defer k.Close()
 
 	d := driver.New(driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev}, k, st, log)
+	m := metrics.New(d.Counts)
 	rep, err := d.Reconcile()
 	if err != nil {
 		return fmt.Errorf("reconcile kernel with %s: %w", o.state, err)
 	}
 	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "failed", rep.Failed)
+	m.AddReconcile("ensured", rep.Ensured)
+	m.AddReconcile("removed", rep.Removed)
+	m.AddReconcile("failed", rep.Failed)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return serve(ctx, o, d, log)
+	if o.metrics != "" {
+		stopMetrics, err := serveMetrics(o.metrics, m, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	return serve(ctx, o, d, m, log)
 }
 
-func serve(ctx context.Context, o options, d *driver.Driver, log *slog.Logger) error {
+// serveMetrics starts the /metrics and /healthz listener; the returned
+// function stops it.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (func(), error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener", "err", err)
+		}
+	}()
+	log.Info("serving metrics", "addr", l.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}
+
+func serve(ctx context.Context, o options, d *driver.Driver, m *metrics.Metrics, log *slog.Logger) error {
 	lim := protocol.DefaultLimits()
 	srv := &http.Server{
-		Handler:           protocol.NewHandler(d, log, lim, nil),
+		Handler:           protocol.NewHandler(d, log, lim, m.ObserveRequest),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       lim.Timeout,
 		WriteTimeout:      lim.Timeout + 5*time.Second,

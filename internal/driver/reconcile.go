@@ -59,3 +59,13 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	}
 	return r, nil
 }
+
+// Counts reports how many networks and endpoints the driver holds; errors
+// reading the store count as zero.
+func (d *Driver) Counts() (networks, endpoints int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	nets, _ := d.networks()
+	eps, _ := d.endpoints()
+	return len(nets), len(eps)
+}
