@@ -1,6 +1,6 @@
 module github.com/docker-vxlan-plugin/docker-vxlan-plugin
 
-go 1.26.8
+go 1.24.0
 
 require (
 	github.com/vishvananda/netlink v1.3.1
