@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian 12 machine, as root:
+#   1. installs what it needs (idempotent),
+#   2. builds the static binary,
+#   3. unit and kernel (network namespace) tests,
+#   4. end-to-end tests against a real, isolated dockerd.
+# Any skipped test counts as a failure. The last line is "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:/usr/local/go/bin
+
+[[ $(id -u) == 0 ]] || { echo "test.sh: run as root (namespaces, links, dockerd)" >&2; exit 1; }
+
+install_deps() {
+	local need=()
+	command -v dockerd >/dev/null || need+=(docker.io)
+	command -v busybox >/dev/null || need+=(busybox-static)
+	command -v ip >/dev/null && command -v bridge >/dev/null || need+=(iproute2)
+	command -v ping >/dev/null || need+=(iputils-ping)
+	command -v curl >/dev/null || need+=(curl)
+	command -v unshare >/dev/null && command -v nsenter >/dev/null || need+=(util-linux)
+	if ((${#need[@]})); then
+		echo "# installing ${need[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	fi
+	command -v go >/dev/null || { echo "test.sh: Go is not installed (expected /usr/local/go)" >&2; exit 1; }
+	go mod download
+}
+
+passed=0 failed=0
+step() { # step NAME CMD...: run a suite, count it
+	local name=$1; shift
+	echo "=== $name"
+	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "=== $name FAILED"; fi
+}
+
+go_tests() {
+	local log rc=0
+	log=$(mktemp)
+	go vet ./... || return 1
+	go test -count=1 -v -timeout 10m ./... >"$log" 2>&1 || rc=$?
+	grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
+	if grep -q -- '--- SKIP' "$log"; then
+		echo "skipped tests are failures here:"; grep -A2 -- '--- SKIP' "$log"; rc=1
+	fi
+	((rc == 0)) || tail -n 80 "$log"
+	echo "go test: $(grep -c -- '--- PASS' "$log") passed, $(grep -c -- '--- FAIL' "$log") failed"
+	rm -f "$log"
+	return "$rc"
+}
+
+install_deps
+step build make build
+step "go tests" go_tests
+for t in test/e2e/[0-9]*.sh; do
+	step "e2e $(basename "$t")" bash "$t"
+done
+echo "$passed passed, $failed failed"
+((failed == 0))
