@@ -16,6 +16,25 @@
 # and interfaces never leak between hosts or into the real machine.  Killing
 # the PID 1 kills everything inside.  Host state lives in $E2E_TMP/NAME.
 #
+# Functions (NAME = a host or router name, [A-Za-z0-9_-]+):
+#   host_start NAME [DOCKERD_ARGS...]   namespaces + dockerd + busybox:local
+#   host_stop NAME                      SIGKILL everything inside; idempotent
+#   host_pid NAME                       outer PID of the host's PID 1
+#   host_path NAME PATH                 real path of PATH inside the host
+#   host_exec NAME CMD...               run in the host's mount+net+pid ns
+#   host_netexec NAME CMD...            run in the host's net ns only
+#   host_docker NAME ARGS...            docker CLI against the host's dockerd
+#   dockerd_start|dockerd_stop|dockerd_restart|dockerd_kill9 NAME
+#   plugin_start NAME [FLAGS...]        start $PLUGIN_BIN, wait for its socket
+#   plugin_stop NAME (SIGTERM) | plugin_kill9 NAME | plugin_pid NAME
+#   router_add NAME | router_exec NAME CMD...   netns-only node, forwarding on
+#   underlay_link A B IP_A IP_B [IF_A [IF_B]]   veth between two nodes
+#   router_link R H IP_R IP_H [IF_R [IF_H]]     same, for a router
+#   container_ip NAME CONTAINER NETWORK
+#   check DESC CMD... | check_fails DESC CMD... | summary
+#   wait_for TIMEOUT_S CMD... | time_ms CMD... | now_ms | log MSG | die MSG
+# Files: $E2E_TMP/NAME/{dockerd.log,plugin.log,docker.sock,data,exec}.
+#
 # Tunables (environment):
 #   ROOT              repo root (default: two levels above this file)
 #   PLUGIN_BIN        plugin binary (default: $ROOT/bin/docker-vxlan-plugin)
@@ -24,6 +43,7 @@
 #   E2E_TMPDIR        where $E2E_TMP is created (default: /tmp)
 #   E2E_DOCKERD_ARGS  extra dockerd flags for every host (word-split)
 #   E2E_READY_TIMEOUT seconds to wait for dockerd (default 60)
+#   E2E_PLUGIN_TIMEOUT seconds to wait for the plugin socket (default 20)
 #   E2E_KEEP=1        keep $E2E_TMP (logs, data) after the run
 #   E2E_DUMP_LOGS=0   do not print log tails when something failed
 #
@@ -35,6 +55,7 @@ ROOT=${ROOT:-$(cd "$E2E_LIB_DIR/../.." && pwd)}
 PLUGIN_BIN=${PLUGIN_BIN:-$ROOT/bin/docker-vxlan-plugin}
 PLUGIN_SOCK=${PLUGIN_SOCK:-/run/docker/plugins/vxlan.sock}
 E2E_READY_TIMEOUT=${E2E_READY_TIMEOUT:-60}
+E2E_PLUGIN_TIMEOUT=${E2E_PLUGIN_TIMEOUT:-20}
 E2E_PASS=0
 E2E_FAIL=0
 E2E_DONE=0
@@ -76,13 +97,18 @@ _alive() {
 # _wait_gone PID TIMEOUT_S
 _wait_gone() { wait_for "$2" eval "! _alive $1"; }
 
-# _child_of PID: first child of PID (nsenter/unshare fork exactly one).
+# _child_of PID [NSPID]: the child of PID (nsenter/unshare fork exactly one).
+# With NSPID, only a child inside the pid namespace of process NSPID counts
+# (skips e.g. a transient $(...) subshell forked before nsenter's exec).
 _child_of() {
-	local c="" i
-	for i in $(seq 1 100); do
-		c=$(cat "/proc/$1/task/$1/children" 2>/dev/null || true)
-		c=${c%% *}
-		[[ -n $c ]] && { echo "$c"; return 0; }
+	local c want=""
+	[[ -n ${2:-} ]] && want=$(readlink "/proc/$2/ns/pid")
+	for _ in $(seq 1 200); do
+		for c in $(cat "/proc/$1/task/$1/children" 2>/dev/null || true); do
+			if [[ -z $want || $(readlink "/proc/$c/ns/pid" 2>/dev/null) == "$want" ]]; then
+				echo "$c"; return 0
+			fi
+		done
 		_alive "$1" || return 1
 		sleep 0.05
 	done
@@ -130,27 +156,43 @@ summary() {
 # ---------------------------------------------------------------- setup
 
 _e2e_install_deps() {
-	command -v dockerd >/dev/null && command -v busybox >/dev/null && command -v ip >/dev/null ||
-		{ apt-get update && apt-get install -y docker.io busybox-static iproute2; } >&2
 	local c
+	if ! { command -v dockerd && command -v busybox && command -v ip; } >/dev/null; then
+		{ apt-get update && apt-get install -y docker.io busybox-static iproute2; } >&2
+	fi
 	for c in dockerd containerd runc docker busybox ip unshare nsenter; do
 		command -v "$c" >/dev/null || die "missing $c"
 	done
 }
 
-# Rootfs tarball with static busybox and all its applets (imported per host).
-_e2e_busybox_tar() {
-	local r=$E2E_TMP/bbroot bb a
+# busybox:local as a `docker load` archive: one layer with static busybox and
+# all its applets, CMD sh, STOPSIGNAL SIGKILL (`sleep` as PID 1 ignores
+# SIGTERM, so every docker stop / dockerd shutdown would wait 10 s per
+# container; `docker import` cannot set STOPSIGNAL on 20.10).
+_e2e_busybox_image() {
+	local w=$E2E_TMP/.lib/image r bb a arch diff cfg
+	r=$w/rootfs
 	bb=$(command -v busybox)
 	if ldd "$bb" >/dev/null 2>&1; then die "$bb is not static; install busybox-static"; fi
-	mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/root"
+	mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/root" "$w/img"
 	cp "$bb" "$r/bin/busybox"
 	for a in $("$bb" --list); do
 		[[ $a == busybox ]] || ln -sf busybox "$r/bin/$a"
 	done
 	echo "root:x:0:0:root:/root:/bin/sh" >"$r/etc/passwd"
 	echo "root:x:0:" >"$r/etc/group"
-	tar -C "$r" -cf "$E2E_TMP/busybox.tar" .
+	tar -C "$r" -cf "$w/img/layer.tar" .
+	diff=$(sha256sum "$w/img/layer.tar" | cut -d' ' -f1)
+	arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+	printf '{"architecture":"%s","os":"linux","created":"1970-01-01T00:00:00Z",%s,%s}' "$arch" \
+		'"config":{"Cmd":["sh"],"Env":["PATH=/bin"],"StopSignal":"SIGKILL"}' \
+		"\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$diff\"]}" >"$w/config.json"
+	cfg=$(sha256sum "$w/config.json" | cut -d' ' -f1)
+	mv "$w/config.json" "$w/img/$cfg.json"
+	printf '[{"Config":"%s.json","RepoTags":["busybox:local"],"Layers":["layer.tar"]}]' \
+		"$cfg" >"$w/img/manifest.json"
+	tar -C "$w/img" -cf "$E2E_TMP/.lib/busybox-image.tar" .
+	rm -rf "$w"
 }
 
 e2e_init() {
@@ -158,17 +200,16 @@ e2e_init() {
 	_e2e_install_deps
 	mkdir -p "${E2E_TMPDIR:-/tmp}"
 	E2E_TMP=$(mktemp -d "${E2E_TMPDIR:-/tmp}/vxe2e.XXXXXX")
-	# Short id used in every global name (netns, cgroups).
+	# Short id in the names of our cgroups (shared with the real machine).
 	E2E_ID=$(tr -dc 'a-z0-9' </dev/urandom | head -c 4) || true
-	export E2E_TMP E2E_ID DOCKER_CONFIG=$E2E_TMP/docker-config
+	export E2E_TMP E2E_ID DOCKER_CONFIG=$E2E_TMP/.lib/docker-config
 	E2E_MAIN_PID=$BASHPID
-	mkdir -p "$DOCKER_CONFIG"
-	# Mount point for the per-host state tmpfs; remember if we made it.
-	if [[ ! -d /var/lib/docker-vxlan-plugin ]]; then
-		mkdir -p /var/lib/docker-vxlan-plugin
-		touch "$E2E_TMP/.made-statedir"
-	fi
-	_e2e_busybox_tar
+	mkdir -p "$DOCKER_CONFIG"  # also creates $E2E_TMP/.lib
+	# Mount point for the per-host state tmpfs. Left in place afterwards:
+	# removing a dir that is a mount point in another run's namespaces
+	# would detach that mount.
+	mkdir -p /var/lib/docker-vxlan-plugin
+	_e2e_busybox_image
 	trap _e2e_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -193,29 +234,16 @@ _e2e_dump_logs() {
 	return 0
 }
 
-# e2e_cleanup: stop all hosts, delete routers and cgroups, remove $E2E_TMP.
+# e2e_cleanup: stop all hosts and routers, remove cgroups and $E2E_TMP.
 # Idempotent; called by summary and by the EXIT trap.
 e2e_cleanup() {
 	[[ -n ${E2E_TMP:-} && -d $E2E_TMP ]] || return 0
-	local d r
+	local d
 	for d in "$E2E_TMP"/*/; do
 		[[ -f $d/init.pid ]] && host_stop "$(basename "$d")"
 	done
-	if [[ -f $E2E_TMP/routers ]]; then
-		while read -r r; do
-			ip netns del "$r" 2>/dev/null || true
-		done <"$E2E_TMP/routers"
-		rm -f "$E2E_TMP/routers"
-	fi
-	if [[ -f $E2E_TMP/.made-run-netns ]] && ! ls -A /run/netns 2>/dev/null | grep . >/dev/null; then
-		umount -n /run/netns 2>/dev/null || true
-		rmdir /run/netns 2>/dev/null || true
-	fi
 	_cgroups_rm "e2e-$E2E_ID-*"
 	if (( E2E_FAIL > 0 )); then _e2e_dump_logs; fi
-	if [[ -f $E2E_TMP/.made-statedir ]]; then
-		rmdir /var/lib/docker-vxlan-plugin 2>/dev/null || true
-	fi
 	if [[ ${E2E_KEEP:-0} == 1 ]]; then
 		log "kept $E2E_TMP"
 	else
@@ -243,8 +271,8 @@ _e2e_exit() {
 
 # _cgroups_rm GLOB: remove (empty) cgroup dirs named GLOB, deepest first.
 _cgroups_rm() {
-	local top i left
-	for i in $(seq 1 50); do
+	local top left
+	for _ in $(seq 1 50); do
 		left=0
 		while read -r top; do
 			find "$top" -depth -type d -exec rmdir {} + 2>/dev/null || left=1
@@ -309,17 +337,14 @@ trap "exit 0" TERM
 while :; do sleep 3600 & wait $! || true; done
 '
 
-# host_start NAME [DOCKERD_ARGS...]: create the host, start dockerd, import
-# busybox:local. Extra dockerd args are kept for dockerd_restart.
-host_start() {
-	local name=$1 d upid ipid; shift
+# _ns_start NAME: create the namespaces and their PID 1.
+_ns_start() {
+	local name=$1 d upid ipid
 	[[ $name =~ ^[A-Za-z0-9_-]+$ ]] || die "bad host name '$name'"
 	d=$(_hdir "$name")
 	[[ ! -e $d/init.pid ]] || die "host $name already running"
 	mkdir -p "$d"
 	rm -f "$d/ready"
-	: >"$d/dockerd.args"
-	(( $# == 0 )) || printf '%s\n' "$@" >"$d/dockerd.args"
 	unshare --mount --net --pid --fork --mount-proc --propagation private \
 		bash -c "$_E2E_INIT" e2e-init "$d" </dev/null >"$d/init.log" 2>&1 &
 	upid=$!
@@ -328,25 +353,33 @@ host_start() {
 	wait_for 10 test -e "$d/ready" || die "host $name: namespace setup failed: $(cat "$d/init.log")"
 	ipid=$(_child_of "$upid") || die "host $name: no init process"
 	echo "$ipid" >"$d/init.pid"
+}
+
+# host_start NAME [DOCKERD_ARGS...]: create the host, start dockerd, load
+# busybox:local. Extra dockerd args are kept for dockerd_restart.
+host_start() {
+	local name=$1 d; shift
+	_ns_start "$name"
+	d=$(_hdir "$name")
+	: >"$d/dockerd.args"
+	(( $# == 0 )) || printf '%s\n' "$@" >"$d/dockerd.args"
 	dockerd_start "$name"
-	# STOPSIGNAL SIGKILL: `sleep` as PID 1 ignores SIGTERM, which would make
-	# every docker stop / dockerd shutdown wait 10 s per container.
-	host_docker "$name" import -c 'CMD ["sh"]' -c 'STOPSIGNAL SIGKILL' \
-		"$E2E_TMP/busybox.tar" busybox:local >/dev/null ||
-		die "host $name: busybox import failed"
+	host_docker "$name" load -q -i "$E2E_TMP/.lib/busybox-image.tar" >/dev/null ||
+		die "host $name: loading busybox:local failed"
 }
 
 # dockerd_start NAME: start dockerd inside the host and wait until it answers.
 dockerd_start() {
-	local name=$1 d np dpid args=() extra=() i
+	local name=$1 d np dpid hp args=() extra=() deadline
 	d=$(_hdir "$name")
+	hp=$(host_pid "$name")
 	! _alive "$(cat "$d/dockerd.pid" 2>/dev/null || true)" || die "dockerd on $name already running"
 	rm -f "$d/docker.pidfile"
 	[[ -s $d/dockerd.args ]] && mapfile -t args <"$d/dockerd.args"
 	# shellcheck disable=SC2206
 	extra=(${E2E_DOCKERD_ARGS:-})
 	echo "==== dockerd start $(date +%T.%N)" >>"$d/dockerd.log"
-	nsenter -t "$(host_pid "$name")" -m -n -p -- dockerd \
+	nsenter -t "$hp" -m -n -p -- dockerd \
 		--data-root "$d/data" --exec-root "$d/exec" \
 		-H "unix://$d/docker.sock" --pidfile "$d/docker.pidfile" \
 		--bridge=none --iptables=false --ip6tables=false \
@@ -354,9 +387,10 @@ dockerd_start() {
 		"${extra[@]}" "${args[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
 	np=$!
 	disown "$np"
-	dpid=$(_child_of "$np") || die "dockerd on $name exited at once: $(tail -n 20 "$d/dockerd.log")"
+	dpid=$(_child_of "$np" "$hp") || die "dockerd on $name exited at once: $(tail -n 20 "$d/dockerd.log")"
 	echo "$dpid" >"$d/dockerd.pid"
-	for (( i = 0; i < E2E_READY_TIMEOUT * 10; i++ )); do
+	deadline=$(( $(now_ms) + E2E_READY_TIMEOUT * 1000 ))
+	while (( $(now_ms) < deadline )); do
 		host_docker "$name" version >/dev/null 2>&1 && return 0
 		_alive "$dpid" || die "dockerd on $name died: $(tail -n 20 "$d/dockerd.log")"
 		sleep 0.1
@@ -369,7 +403,7 @@ dockerd_stop() {
 	local d pid; d=$(_hdir "$1")
 	pid=$(cat "$d/dockerd.pid" 2>/dev/null || true)
 	_alive "$pid" || return 0
-	kill -TERM "$pid"
+	kill -TERM "$pid" 2>/dev/null || true
 	_wait_gone "$pid" 30 && return 0
 	kill -KILL "$pid" 2>/dev/null || true
 	_wait_gone "$pid" 5 || true
@@ -381,7 +415,7 @@ dockerd_stop() {
 dockerd_kill9() {
 	local pid; pid=$(cat "$(_hdir "$1")/dockerd.pid" 2>/dev/null || true)
 	_alive "$pid" || return 0
-	kill -KILL "$pid"
+	kill -KILL "$pid" 2>/dev/null || true
 	_wait_gone "$pid" 10
 }
 
@@ -394,7 +428,7 @@ host_stop() {
 	local d pid f; d=$(_hdir "$1")
 	[[ -f $d/init.pid ]] || return 0
 	pid=$(cat "$d/init.pid")
-	_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+	kill -KILL "$pid" 2>/dev/null || true
 	_wait_gone "$pid" 20 || log "host $1: init $pid did not exit"
 	# unshare and nsenter parents exit once their child is gone.
 	for f in unshare.pid dockerd.pid plugin.pid; do
@@ -409,20 +443,22 @@ host_stop() {
 # plugin_start NAME [FLAGS...]: start $PLUGIN_BIN inside the host (log:
 # $E2E_TMP/NAME/plugin.log) and wait until it serves $PLUGIN_SOCK.
 plugin_start() {
-	local name=$1 d np ppid sock old new i; shift
+	local name=$1 d np ppid hp sock old new deadline; shift
 	d=$(_hdir "$name")
+	hp=$(host_pid "$name")
 	[[ -x $PLUGIN_BIN ]] || die "plugin binary $PLUGIN_BIN not built"
 	! _alive "$(cat "$d/plugin.pid" 2>/dev/null || true)" || die "plugin on $name already running"
 	sock=$(host_path "$name" "$PLUGIN_SOCK")
 	old=$(stat -c %i "$sock" 2>/dev/null || true)
 	echo "==== plugin start $(date +%T.%N) $*" >>"$d/plugin.log"
-	nsenter -t "$(host_pid "$name")" -m -n -p -- "$PLUGIN_BIN" "$@" \
+	nsenter -t "$hp" -m -n -p -- "$PLUGIN_BIN" "$@" \
 		</dev/null >>"$d/plugin.log" 2>&1 &
 	np=$!
 	disown "$np"
-	ppid=$(_child_of "$np") || die "plugin on $name exited at once: $(tail -n 20 "$d/plugin.log")"
+	ppid=$(_child_of "$np" "$hp") || die "plugin on $name exited at once: $(tail -n 20 "$d/plugin.log")"
 	echo "$ppid" >"$d/plugin.pid"
-	for (( i = 0; i < 200; i++ )); do
+	deadline=$(( $(now_ms) + E2E_PLUGIN_TIMEOUT * 1000 ))
+	while (( $(now_ms) < deadline )); do
 		_alive "$ppid" || die "plugin on $name died: $(tail -n 20 "$d/plugin.log")"
 		new=$(stat -c %i "$sock" 2>/dev/null || true)
 		if [[ -n $new && $new != "$old" ]] && _plugin_answers "$sock"; then
@@ -430,7 +466,7 @@ plugin_start() {
 		fi
 		sleep 0.1
 	done
-	die "plugin on $name: $PLUGIN_SOCK not served after 20s: $(tail -n 20 "$d/plugin.log")"
+	die "plugin on $name: $PLUGIN_SOCK not served after ${E2E_PLUGIN_TIMEOUT}s: $(tail -n 20 "$d/plugin.log")"
 }
 
 # A real handshake if curl is there; the fresh socket must do otherwise.
@@ -449,7 +485,7 @@ plugin_pid() {
 # plugin_stop NAME: SIGTERM, wait up to 15 s (then SIGKILL and fail).
 plugin_stop() {
 	local pid; pid=$(plugin_pid "$1") || return 0
-	kill -TERM "$pid"
+	kill -TERM "$pid" 2>/dev/null || true
 	_wait_gone "$pid" 15 && return 0
 	kill -KILL "$pid" 2>/dev/null || true
 	_wait_gone "$pid" 5 || true
@@ -460,52 +496,39 @@ plugin_stop() {
 # plugin_kill9 NAME: SIGKILL the plugin (socket file stays behind).
 plugin_kill9() {
 	local pid; pid=$(plugin_pid "$1") || return 0
-	kill -KILL "$pid"
+	kill -KILL "$pid" 2>/dev/null || true
 	_wait_gone "$pid" 10
 }
 
 # ---------------------------------------------------------------- networks
 
-# A "node" is a host or a router; these resolve either kind.
-_is_router() { [[ -f $E2E_TMP/routers ]] && grep -qx "e2e-$E2E_ID-$1" "$E2E_TMP/routers"; }
-_node_netns() { if _is_router "$1"; then echo "e2e-$E2E_ID-$1"; else host_pid "$1"; fi; }
-_node_net() {
-	local n=$1; shift
-	if _is_router "$n"; then ip netns exec "e2e-$E2E_ID-$n" "$@"; else host_netexec "$n" "$@"; fi
-}
-
-# router_add NAME: plain named netns (lo up, IPv4 forwarding on), deleted by
-# the cleanup. Its real name is printed by `router_netns NAME`.
+# router_add NAME: namespaces like a host but no dockerd, IPv4 forwarding on.
+# Use it as a node in underlay_link/router_link, run commands with
+# router_exec (= host_exec), stop with host_stop (or leave it to cleanup).
 router_add() {
-	local ns="e2e-$E2E_ID-$1"
-	# `ip netns add` bind-mounts /run/netns on first use; undo that later.
-	[[ -d /run/netns || -f $E2E_TMP/routers ]] || touch "$E2E_TMP/.made-run-netns"
-	ip netns add "$ns"
-	echo "$ns" >>"$E2E_TMP/routers"
-	ip netns exec "$ns" ip link set lo up
-	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+	_ns_start "$1"
+	host_netexec "$1" sysctl -qw net.ipv4.ip_forward=1
 }
-router_netns() { echo "e2e-$E2E_ID-$1"; }
 
-# router_exec NAME CMD...: run CMD in the router's netns.
-router_exec() { local n=$1; shift; ip netns exec "e2e-$E2E_ID-$n" "$@"; }
+# router_exec NAME CMD...: run CMD inside the router.
+router_exec() { host_exec "$@"; }
 
-# underlay_link A B IP_A IP_B [IF_A [IF_B]]: veth pair between nodes A and B
-# (hosts or routers), created directly inside A's netns with its peer placed
-# in B's, so nothing ever appears in the real netns. IPs are CIDR (default
-# /24). Interface names default to "ul-B" in A and "ul-A" in B (truncated to
-# 15 chars). Prints "IF_A IF_B".
+# underlay_link A B IP_A IP_B [IF_A [IF_B]]: veth pair between hosts/routers
+# A and B, created directly inside A's netns with its peer placed in B's, so
+# nothing ever appears in the real netns. IPs are CIDR (default /24).
+# Interface names default to "ul-B" in A and "ul-A" in B (cut to 15 chars).
+# Prints "IF_A IF_B".
 underlay_link() {
 	local a=$1 b=$2 ipa=$3 ipb=$4
 	local ifa=${5:-ul-$2} ifb=${6:-ul-$1}
 	ifa=${ifa:0:15}; ifb=${ifb:0:15}
 	[[ $ipa == */* ]] || ipa+=/24
 	[[ $ipb == */* ]] || ipb+=/24
-	_node_net "$a" ip link add "$ifa" type veth peer name "$ifb" netns "$(_node_netns "$b")"
-	_node_net "$a" ip addr add "$ipa" dev "$ifa"
-	_node_net "$b" ip addr add "$ipb" dev "$ifb"
-	_node_net "$a" ip link set "$ifa" up
-	_node_net "$b" ip link set "$ifb" up
+	host_netexec "$a" ip link add "$ifa" type veth peer name "$ifb" netns "$(host_pid "$b")"
+	host_netexec "$a" ip addr add "$ipa" dev "$ifa"
+	host_netexec "$b" ip addr add "$ipb" dev "$ifb"
+	host_netexec "$a" ip link set "$ifa" up
+	host_netexec "$b" ip link set "$ifb" up
 	echo "$ifa $ifb"
 }
 

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# End to end: a real dockerd drives the plugin. Containers on a VXLAN
+# network reach each other and a "router" with a hand-made vxlan link on the
+# same VNI (the existing segment of the README's quick start), through
+# plugin kill -9, plugin restart and dockerd restart, and are removed cleanly.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+ROUTER_VTEP=192.0.2.254
+HOST_VTEP=192.0.2.1
+
+# owned_links HOST: how many links carry the plugin's ownership mark.
+owned_links() { host_netexec "$1" ip -d link show | grep -c 'alias docker-vxlan-plugin/' || true; }
+no_owned_links() { [[ $(owned_links "$1") == 0 ]]; }
+
+# cx CONTAINER CMD...: run CMD in a container on h1.
+cx() { local c=$1; shift; host_docker h1 exec "$c" "$@"; }
+ping1() { cx "$1" ping -c 1 -W 2 "$2"; }
+router_ping() { router_exec r1 ping -c 1 -W 2 "$1"; }
+
+# default_route C FAMILY WANT: C's default route (ip -4 or -6) contains WANT.
+default_route() { [[ $(cx "$1" ip "$2" route show default) == *"$3"* ]] || { cx "$1" ip "$2" route; return 1; }; }
+only_eth0() { [[ $(cx "$1" ls /sys/class/net | tr '\n' ' ') == 'eth0 lo ' ]]; }
+router_learned() { router_exec r1 bridge fdb show dev vx42 | grep -q "$1 dst $HOST_VTEP"; }
+running() { [[ $(host_docker h1 inspect -f '{{.State.Running}}' "$1") == true ]]; }
+no_network_named() { ! host_docker h1 network ls --format '{{.Name}}' | grep -q "^$1"; }
+socket_gone() { [[ ! -S $(host_path h1 "$PLUGIN_SOCK") ]]; }
+
+# create_fails NEEDLE ARGS...: docker network create fails, naming NEEDLE.
+create_fails() {
+	local needle=$1 out; shift
+	if out=$(host_docker h1 network create -d vxlan "$@" 2>&1); then
+		echo "unexpectedly created: $out"; return 1
+	fi
+	grep -q -- "$needle" <<<"$out" || { echo "error does not name $needle: $out"; return 1; }
+}
+
+host_start h1
+router_add r1
+read -r _ ul_r1 < <(underlay_link h1 r1 "$HOST_VTEP" "$ROUTER_VTEP")
+
+# The existing segment: VNI 42 on the router, which routes for 198.51.100.0/24.
+router_exec r1 ip link add vx42 type vxlan id 42 dstport 4789 local "$ROUTER_VTEP" dev "$ul_r1"
+router_exec r1 bridge fdb append 00:00:00:00:00:00 dev vx42 dst "$HOST_VTEP"
+router_exec r1 ip addr add 198.51.100.1/24 dev vx42
+router_exec r1 ip link set vx42 up
+
+plugin_start h1
+
+check "network create with the quick start's options" \
+	host_docker h1 network create -d vxlan --subnet 198.51.100.0/24 --gateway 198.51.100.1 \
+	-o VxlanId=42 -o Peers="$HOST_VTEP,$ROUTER_VTEP" -o hostGateway=false seg42
+for c in c1 c2; do
+	check "run $c" host_docker h1 run -d --restart always --name "$c" --network seg42 busybox:local sleep 100000
+done
+c2ip=$(container_ip h1 c2 seg42)
+c1ip=$(container_ip h1 c1 seg42)
+check "c1 pings c2" ping1 c1 "$c2ip"
+check "c1 pings the router across the tunnel" ping1 c1 198.51.100.1
+check "the router pings c1: the container is a host on the segment" router_ping "$c1ip"
+check "eth0 MTU is underlay 1500 - 50" test "$(cx c1 cat /sys/class/net/eth0/mtu)" = 1450
+check "default route is the router" default_route c1 -4 "via 198.51.100.1 dev eth0"
+check "container has only lo and eth0 (no docker_gwbridge leg)" only_eth0 c1
+check_fails "no docker_gwbridge on the host" host_netexec h1 ip link show docker_gwbridge
+c1mac=$(host_docker h1 inspect -f '{{(index .NetworkSettings.Networks "seg42").MacAddress}}' c1)
+check "the router learned c1's MAC $c1mac behind this host's VTEP" \
+	router_learned "$c1mac"
+
+# Bad input fails at network create and names the option.
+check "VxlanId=0 is refused, naming VxlanId" create_fails VxlanId -o VxlanId=0 bad1
+check "an unknown option is refused, naming it" create_fails Bogus -o VxlanId=5 -o Bogus=1 bad2
+check "Port=99999 is refused, naming Port" create_fails Port -o VxlanId=5 -o Port=99999 bad3
+check "the same VNI twice is refused" create_fails "VxlanId 42" -o VxlanId=42 bad4
+check "a 16-character vxlanName is refused" create_fails vxlanName -o VxlanId=5 -o vxlanName=abcdefghijklmnop bad5
+check "refused creates leave no network behind" no_network_named bad
+
+# Dual stack with the host as gateway.
+check "dual-stack network with host gateway" \
+	host_docker h1 network create -d vxlan --ipv6 -o VxlanId=43 \
+	--subnet 203.0.113.0/24 --gateway 203.0.113.1 --subnet 2001:db8:43::/64 --gateway 2001:db8:43::1 dual
+check "run c3 on the dual-stack network" host_docker h1 run -d --name c3 --network dual busybox:local sleep 100000
+check "c3 pings its IPv4 gateway on the host bridge" ping1 c3 203.0.113.1
+check "c3 pings its IPv6 gateway on the host bridge" cx c3 ping -6 -c 1 -W 2 2001:db8:43::1
+check "c3 routes IPv6 via the host" default_route c3 -6 "via 2001:db8:43::1"
+
+# kill -9: the data path lives in the kernel, the state in the store.
+plugin_kill9 h1
+check "after plugin kill -9, c1 still pings the router" ping1 c1 198.51.100.1
+plugin_start h1
+check "after plugin restart, c1 pings c2" ping1 c1 "$c2ip"
+check "after plugin restart, a new container joins" host_docker h1 run --rm --network seg42 busybox:local ping -c 1 -W 2 198.51.100.1
+check "after plugin restart, c3 is stopped and removed" host_docker h1 rm -f c3
+check "after plugin restart, the dual network is removed" host_docker h1 network rm dual
+
+# dockerd restart: containers come back (restart=always) and rejoin.
+dockerd_restart h1
+check "after dockerd restart, c1 is running again" wait_for 30 running c1
+check "after dockerd restart, c1 pings the router" wait_for 10 ping1 c1 198.51.100.1
+check "after dockerd restart, c1 pings c2" wait_for 10 ping1 c1 "$(container_ip h1 c2 seg42)"
+
+# Clean removal.
+check "containers stop and are removed" host_docker h1 rm -f c1 c2
+check "network rm" host_docker h1 network rm seg42
+check "no link of the plugin is left behind" no_owned_links h1
+check "the router's own vxlan link is untouched" router_exec r1 ip link show vx42
+
+plugin_stop h1
+check "SIGTERM removes the socket" socket_gone
+
+summary
