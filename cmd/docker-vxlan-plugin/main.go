@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -67,6 +68,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.name == "" || filepath.Base(o.name) != o.name {
 		return o, fmt.Errorf("--name %q: want a plain name", o.name)
+	}
+	if len(o.vtepDev) > 15 || strings.ContainsAny(o.vtepDev, "/: \t") {
+		return o, fmt.Errorf("--vtepdev %q: want an interface name of at most 15 characters", o.vtepDev)
 	}
 	if o.socket == "" {
 		o.socket = filepath.Join(pluginDir, o.name+".sock")

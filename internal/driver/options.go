@@ -99,9 +99,13 @@ func ParseNetworkConfig(r ParseRequest) (NetworkConfig, error) {
 func (p *parse) apply(key, value string) error {
 	lk := strings.ToLower(key)
 	if lk == optDockerMTU {
+		if prev, dup := p.seen[optDockerMTU]; dup {
+			return fmt.Errorf("option %s given twice (%q and %q)", optDockerMTU, prev, value)
+		}
+		p.seen[optDockerMTU] = value
 		n, ok := parseMTU(value)
 		if !ok {
-			return &OptionError{Key: key, Value: value, Accepts: "an MTU from 68 to 65535"}
+			return &OptionError{Key: optDockerMTU, Value: value, Accepts: acceptsMTU}
 		}
 		p.dockerMTU = n
 		return nil

@@ -140,6 +140,9 @@ func decode(body []byte, v any) error {
 func limitBody(h http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, max)
+		// Set before the handler runs so that TimeoutHandler's own error
+		// response carries it too.
+		w.Header().Set("Content-Type", ContentType)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -699,7 +699,7 @@ func TestDriverTimeout(t *testing.T) {
 		t.Errorf("Err %q, want it to say CreateNetwork timed out", e)
 	}
 	if r.contentType != ContentType {
-		t.Logf("NOTE: timeout response status %d has Content-Type %q, not %q", r.status, r.contentType, ContentType)
+		t.Errorf("timeout response status %d has Content-Type %q, want %q", r.status, r.contentType, ContentType)
 	}
 
 	// Other requests are still served while the driver call is stuck.

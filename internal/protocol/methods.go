@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
 )
@@ -227,8 +228,10 @@ func genericOptions(opts map[string]any) (map[string]string, error) {
 		switch v := v.(type) {
 		case string:
 			out[k] = v
-		case bool, float64:
-			out[k] = fmt.Sprint(v)
+		case bool:
+			out[k] = strconv.FormatBool(v)
+		case float64:
+			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
 		default:
 			return nil, badRequest{fmt.Errorf("option %s: want a string value, got %T", k, v)}
 		}
