@@ -21,9 +21,9 @@ router_ping() { router_exec r1 ping -c 1 -W 2 "$1"; }
 # default_route C FAMILY WANT: C's default route (ip -4 or -6) contains WANT.
 default_route() { [[ $(cx "$1" ip "$2" route show default) == *"$3"* ]] || { cx "$1" ip "$2" route; return 1; }; }
 only_eth0() { [[ $(cx "$1" ls /sys/class/net | tr '\n' ' ') == 'eth0 lo ' ]]; }
-router_learned() { router_exec r1 bridge fdb show dev vx42 | grep -q "$1 dst $HOST_VTEP"; }
+router_learned() { local fdb; fdb=$(router_exec r1 bridge fdb show dev vx42); [[ $fdb == *"$1 dst $HOST_VTEP"* ]] || { echo "$fdb"; return 1; }; }
 running() { [[ $(host_docker h1 inspect -f '{{.State.Running}}' "$1") == true ]]; }
-no_network_named() { ! host_docker h1 network ls --format '{{.Name}}' | grep -q "^$1"; }
+no_network_named() { local l; l=$(host_docker h1 network ls --format '{{.Name}}'); ! grep -q "^$1" <<<"$l"; }
 socket_gone() { [[ ! -S $(host_path h1 "$PLUGIN_SOCK") ]]; }
 
 # create_fails NEEDLE ARGS...: docker network create fails, naming NEEDLE.
