@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/docker-vxlan-plugin
 LDFLAGS := -s -w
 
-.PHONY: build test unit run clean
+.PHONY: build test unit run bench clean
 
 build: ## static binary in bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-vxlan-plugin
@@ -16,6 +16,9 @@ unit: ## unit and kernel (namespace) tests; root
 
 test: ## the whole suite on a fresh machine: installs what it needs
 	./scripts/test.sh
+
+bench: build ## performance figures (printed, not asserted); root
+	./scripts/bench.sh
 
 clean:
 	rm -rf bin build
