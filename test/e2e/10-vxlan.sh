@@ -24,6 +24,13 @@ only_eth0() { [[ $(cx "$1" ls /sys/class/net | tr '\n' ' ') == 'eth0 lo ' ]]; }
 router_learned() { local fdb; fdb=$(router_exec r1 bridge fdb show dev vx42); [[ $fdb == *"$1 dst $HOST_VTEP"* ]] || { echo "$fdb"; return 1; }; }
 running() { [[ $(host_docker h1 inspect -f '{{.State.Running}}' "$1") == true ]]; }
 no_network_named() { local l; l=$(host_docker h1 network ls --format '{{.Name}}'); ! grep -q "^$1" <<<"$l"; }
+second_instance_refused() {
+	local out
+	if out=$(host_exec h1 timeout 10 "$PLUGIN_BIN" --socket /run/second.sock 2>&1); then
+		echo "second instance ran: $out"; return 1
+	fi
+	[[ $out == *"in use by another docker-vxlan-plugin"* ]] || { echo "$out"; return 1; }
+}
 socket_gone() { [[ ! -S $(host_path h1 "$PLUGIN_SOCK") ]]; }
 
 # create_fails NEEDLE ARGS...: docker network create fails, naming NEEDLE.
@@ -75,13 +82,21 @@ check "a 16-character vxlanName is refused" create_fails vxlanName -o VxlanId=5 
 check "refused creates leave no network behind" no_network_named bad
 
 # Dual stack with the host as gateway.
-check "dual-stack network with host gateway" \
+# Dual stack and two IPv4 subnets, with the host as gateway of each.
+check "dual-stack network with two IPv4 subnets and host gateway" \
 	host_docker h1 network create -d vxlan --ipv6 -o VxlanId=43 \
-	--subnet 203.0.113.0/24 --gateway 203.0.113.1 --subnet 2001:db8:43::/64 --gateway 2001:db8:43::1 dual
+	--subnet 203.0.113.0/25 --gateway 203.0.113.1 --subnet 203.0.113.128/25 --gateway 203.0.113.129 \
+	--subnet 2001:db8:43::/64 --gateway 2001:db8:43::1 dual
 check "run c3 on the dual-stack network" host_docker h1 run -d --name c3 --network dual busybox:local sleep 100000
+check "run c4 in the second IPv4 subnet" host_docker h1 run -d --name c4 --network dual --ip 203.0.113.130 busybox:local sleep 100000
 check "c3 pings its IPv4 gateway on the host bridge" ping1 c3 203.0.113.1
+check "c4 routes via the second subnet's gateway" default_route c4 -4 "via 203.0.113.129"
+check "c4 pings its gateway" ping1 c4 203.0.113.129
+check "c4 pings c3 through the host" ping1 c4 "$(container_ip h1 c3 dual)"
 check "c3 pings its IPv6 gateway on the host bridge" cx c3 ping -6 -c 1 -W 2 2001:db8:43::1
 check "c3 routes IPv6 via the host" default_route c3 -6 "via 2001:db8:43::1"
+
+check "a second instance on the same state file fails fast, saying why" second_instance_refused
 
 # kill -9: the data path lives in the kernel, the state in the store.
 plugin_kill9 h1
@@ -89,7 +104,7 @@ check "after plugin kill -9, c1 still pings the router" ping1 c1 198.51.100.1
 plugin_start h1
 check "after plugin restart, c1 pings c2" ping1 c1 "$c2ip"
 check "after plugin restart, a new container joins" host_docker h1 run --rm --network seg42 busybox:local ping -c 1 -W 2 198.51.100.1
-check "after plugin restart, c3 is stopped and removed" host_docker h1 rm -f c3
+check "after plugin restart, c3 and c4 are stopped and removed" host_docker h1 rm -f c3 c4
 check "after plugin restart, the dual network is removed" host_docker h1 network rm dual
 
 # dockerd restart: containers come back (restart=always) and rejoin.
