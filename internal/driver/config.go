@@ -14,13 +14,33 @@ const (
 
 // NetworkConfig is a network's validated configuration, parsed from the
 // `docker network create -o` options and Docker's own flags.
+//
+// The segment is VXLAN (VXLAN set), a parent device (Parent set) or, with
+// neither, an internal segment the plugin creates.
 type NetworkConfig struct {
 	Mode        Mode
-	VXLAN       *VXLANConfig `json:",omitempty"` // nil: internal segment
+	MacvlanMode string       `json:",omitempty"` // bridge, private, vepa, passthru
+	IpvlanMode  string       `json:",omitempty"` // l2, l3, l3s
+	IpvlanFlag  string       `json:",omitempty"` // bridge, private, vepa
+	VXLAN       *VXLANConfig `json:",omitempty"`
+	Parent      string       `json:",omitempty"` // IFACE, or IFACE.VID for an 802.1Q sub-interface
 	Bridge      BridgeConfig
+	MTU         int // container interfaces' MTU: 0 until derived at create time
 	HostGateway bool
 	Internal    bool
 	EnableIPv6  bool
+}
+
+// routedIpvlan reports an ipvlan l3/l3s network: containers get a connected
+// default route and no gateway.
+func (c *NetworkConfig) routedIpvlan() bool {
+	return c.Mode == ModeIpvlan && c.IpvlanMode != "l2"
+}
+
+// vlanID returns the VLAN ID and base interface of an IFACE.VID parent;
+// ok is false for a plain interface.
+func (c *NetworkConfig) vlanID() (base string, vid int, ok bool) {
+	return splitVlanParent(c.Parent)
 }
 
 // VXLANConfig is the VXLAN segment: the semantics of `ip link add type vxlan`.
@@ -53,7 +73,7 @@ type VXLANConfig struct {
 // BridgeConfig is the bridge attachment's per-network bridge.
 type BridgeConfig struct {
 	Name   string
-	MTU    int // 0 until derived at create time; containers inherit it
+	MTU    int // bridgeMTU as given; containers inherit the bridge's MTU
 	MAC    net.HardwareAddr
 	TxQLen int
 }
@@ -65,4 +85,5 @@ const (
 	vxlanOverhead4   = 50   // outer Ethernet + IPv4 + UDP + VXLAN
 	vxlanOverhead6   = 70   // the same with an IPv6 outer header
 	maxIfNameLen     = 15
+	internalMTU      = 1500 // an internal segment has no underlay to limit it
 )

@@ -16,6 +16,10 @@ type Kernel interface {
 	EnsureBridge(links.BridgeSpec) error
 	EnsureVxlan(links.VxlanSpec) error
 	EnsureVeth(links.VethSpec) error
+	EnsureVlan(name, parent string, vid int) (created bool, err error)
+	EnsureMacvlan(spec links.ChildSpec, mode string) error
+	EnsureIpvlan(spec links.ChildSpec, mode, flag string) error
+	LinkMTU(name string) (int, error)
 	DeleteOwned(name string, role links.Role, id string) error
 	ListOwned() ([]links.Owned, error)
 	AddAddrs(name string, addrs []*net.IPNet) error

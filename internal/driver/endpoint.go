@@ -7,8 +7,9 @@ import (
 	"net"
 )
 
-// CreateEndpoint creates the endpoint's veth pair, its host end on the
-// network's bridge, and records it. Repeating it is harmless.
+// CreateEndpoint creates the endpoint's link (a veth pair with its host end
+// on the bridge, or a macvlan/ipvlan child of the segment) and records it.
+// Repeating it is harmless.
 func (d *Driver) CreateEndpoint(req CreateEndpointRequest) (CreateEndpointResponse, error) {
 	if err := validID("endpoint", req.EndpointID); err != nil {
 		return CreateEndpointResponse{}, err
@@ -23,26 +24,65 @@ func (d *Driver) CreateEndpoint(req CreateEndpointRequest) (CreateEndpointRespon
 	e, err := d.loadEndpoint(req.EndpointID)
 	switch {
 	case err == nil:
-		return d.endpointResponse(req, e), d.kernel.EnsureVeth(linksVeth(n, e))
+		return d.endpointResponse(req, e), d.ensureEndpointLink(n, e)
 	case !errors.Is(err, ErrNotFound):
 		return CreateEndpointResponse{}, err
 	}
-	e, err = newEndpoint(req)
-	if err != nil {
+	if err := d.checkEndpointLimit(n); err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	if err := d.kernel.EnsureVeth(linksVeth(n, e)); err != nil {
+	if e, err = newEndpoint(n, req); err != nil {
+		return CreateEndpointResponse{}, err
+	}
+	if err := d.ensureEndpointLink(n, e); err != nil {
 		return CreateEndpointResponse{}, err
 	}
 	if err := d.store.Put(bucketEndpoints, e.ID, e); err != nil {
-		_ = d.kernel.DeleteOwned(e.HostVeth, roleVeth, e.ID)
+		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
 		return CreateEndpointResponse{}, fmt.Errorf("record endpoint: %w", err)
 	}
-	d.log.Debug("endpoint created", "network", shortID(n.ID), "endpoint", shortID(e.ID), "veth", e.HostVeth)
+	d.log.Debug("endpoint created", "network", shortID(n.ID), "endpoint", shortID(e.ID), "link", e.hostLink())
 	return d.endpointResponse(req, e), nil
 }
 
-func newEndpoint(req CreateEndpointRequest) (*endpoint, error) {
+// ensureEndpointLink creates the endpoint's link for the network's mode.
+func (d *Driver) ensureEndpointLink(n *network, e *endpoint) error {
+	switch n.Config.Mode {
+	case ModeMacvlan:
+		return d.kernel.EnsureMacvlan(endpointChild(n, e), n.Config.MacvlanMode)
+	case ModeIpvlan:
+		return d.kernel.EnsureIpvlan(endpointChild(n, e), n.Config.IpvlanMode, n.Config.IpvlanFlag)
+	}
+	return d.kernel.EnsureVeth(linksVeth(n, e))
+}
+
+// checkEndpointLimit refuses a second endpoint in macvlan passthru mode,
+// where the one child takes over the parent.
+func (d *Driver) checkEndpointLimit(n *network) error {
+	if n.Config.MacvlanMode != "passthru" {
+		return nil
+	}
+	eps, err := d.endpoints()
+	if err != nil {
+		return err
+	}
+	for _, e := range eps {
+		if e.NetworkID == n.ID {
+			return fmt.Errorf("macvlan_mode=passthru allows one container per network; endpoint %s already has it", shortID(e.ID))
+		}
+	}
+	return nil
+}
+
+func newEndpoint(n *network, req CreateEndpointRequest) (*endpoint, error) {
+	e := &endpoint{ID: req.EndpointID, NetworkID: req.NetworkID, Address: req.Address, AddressIPv6: req.AddressIPv6}
+	e.Interface, e.HostVeth = endpointLinkNames(req.EndpointID)
+	if n.Config.Mode != ModeBridge {
+		e.HostVeth = "" // the child itself stays marked on the host until Join
+	}
+	if !hasOwnMAC(n) {
+		return e, nil
+	}
 	mac := req.MAC
 	if mac == nil {
 		var err error
@@ -50,18 +90,21 @@ func newEndpoint(req CreateEndpointRequest) (*endpoint, error) {
 			return nil, err
 		}
 	}
-	host, peer := vethNames(req.EndpointID)
-	return &endpoint{
-		ID: req.EndpointID, NetworkID: req.NetworkID,
-		Address: req.Address, AddressIPv6: req.AddressIPv6,
-		MAC: mac.String(), HostVeth: host, PeerVeth: peer,
-	}, nil
+	e.MAC = mac.String()
+	return e, nil
+}
+
+// hasOwnMAC reports whether the network's container interfaces get a MAC of
+// their own: not ipvlan children (they share the parent's), not a passthru
+// macvlan (it takes the parent's).
+func hasOwnMAC(n *network) bool {
+	return n.Config.Mode == ModeBridge || (n.Config.Mode == ModeMacvlan && n.Config.MacvlanMode != "passthru")
 }
 
 // endpointResponse hands back the MAC only if the driver chose it: Docker
 // refuses a MAC from the driver when it already set one.
 func (d *Driver) endpointResponse(req CreateEndpointRequest, e *endpoint) CreateEndpointResponse {
-	if req.MAC != nil {
+	if req.MAC != nil || e.MAC == "" {
 		return CreateEndpointResponse{}
 	}
 	mac, _ := parseMACString(e.MAC)
@@ -94,9 +137,9 @@ func parseMACString(s string) (net.HardwareAddr, error) {
 	return net.ParseMAC(s)
 }
 
-// DeleteEndpoint removes the endpoint's veth pair and record. Docker has
-// moved the container end back to the host by now (Leave), so deleting the
-// host end removes both. An unknown endpoint is not an error.
+// DeleteEndpoint removes the endpoint's link and record. Docker has moved
+// the container's interface back to the host by now (Leave); deleting a
+// veth's host end removes both ends. An unknown endpoint is not an error.
 func (d *Driver) DeleteEndpoint(networkID, endpointID string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -111,7 +154,7 @@ func (d *Driver) DeleteEndpoint(networkID, endpointID string) error {
 }
 
 func (d *Driver) deleteEndpoint(e *endpoint) error {
-	if err := d.kernel.DeleteOwned(e.HostVeth, roleVeth, e.ID); err != nil {
+	if err := d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID); err != nil {
 		return err
 	}
 	if err := d.store.Delete(bucketEndpoints, e.ID); err != nil {
@@ -133,9 +176,10 @@ func (d *Driver) EndpointInfo(networkID, endpointID string) (map[string]any, err
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{
-		"hostInterface": e.HostVeth,
-		"bridge":        bridgeName(n),
-		"macAddress":    e.MAC,
-	}, nil
+	info := map[string]any{"mode": string(n.Config.Mode), "segment": segmentDevice(n), "macAddress": e.MAC}
+	if e.HostVeth != "" {
+		info["hostInterface"] = e.HostVeth
+		info["bridge"] = bridgeName(n)
+	}
+	return info, nil
 }

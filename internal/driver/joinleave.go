@@ -7,8 +7,9 @@ import (
 // containerIfPrefix is how Docker names our interface inside the container.
 const containerIfPrefix = "eth"
 
-// Join hands Docker the container end of the endpoint's veth and the
-// gateways. It re-ensures the veth, so a Join after a host reboot works.
+// Join hands Docker the endpoint's interface for the container, and its
+// gateways or, for ipvlan l3/l3s, connected default routes. It re-ensures
+// the interface, so a Join after a host reboot works.
 func (d *Driver) Join(networkID, endpointID string) (JoinResponse, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -20,15 +21,32 @@ func (d *Driver) Join(networkID, endpointID string) (JoinResponse, error) {
 	if err != nil {
 		return JoinResponse{}, err
 	}
-	if err := d.kernel.EnsureVeth(linksVeth(n, e)); err != nil {
+	if err := d.ensureEndpointLink(n, e); err != nil {
 		return JoinResponse{}, err
 	}
-	resp := JoinResponse{SrcName: e.PeerVeth, DstPrefix: containerIfPrefix}
-	if !n.Config.Internal {
+	resp := JoinResponse{SrcName: e.Interface, DstPrefix: containerIfPrefix}
+	switch {
+	case n.Config.Internal:
+	case n.Config.routedIpvlan():
+		resp.ConnectedRoutes = connectedDefaults(e)
+	default:
 		resp.Gateway = gatewayFor(n.IPv4, e.Address)
 		resp.GatewayIPv6 = gatewayFor(n.IPv6, e.AddressIPv6)
 	}
 	return resp, nil
+}
+
+// connectedDefaults are the default routes of an ipvlan l3/l3s container:
+// straight out of its interface, for each family it has an address in.
+func connectedDefaults(e *endpoint) []netip.Prefix {
+	var routes []netip.Prefix
+	if e.Address.IsValid() {
+		routes = append(routes, netip.MustParsePrefix("0.0.0.0/0"))
+	}
+	if e.AddressIPv6.IsValid() {
+		routes = append(routes, netip.MustParsePrefix("::/0"))
+	}
+	return routes
 }
 
 // gatewayFor returns the gateway of the subnet holding addr.

@@ -4,9 +4,11 @@ import "github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 
 // Roles of owned links, as the links package names them.
 const (
-	roleBridge = links.RoleBridge
-	roleVxlan  = links.RoleVxlan
-	roleVeth   = links.RoleVeth
+	roleBridge   = links.RoleBridge
+	roleVxlan    = links.RoleVxlan
+	roleVlan     = links.RoleVlan
+	roleGateway  = links.RoleGateway
+	roleEndpoint = links.RoleEndpoint
 )
 
 func linksBridge(n *network) links.BridgeSpec {
@@ -27,11 +29,31 @@ func linksVxlan(n *network, v *VXLANConfig) links.VxlanSpec {
 
 func linksVeth(n *network, e *endpoint) links.VethSpec {
 	spec := links.VethSpec{
-		HostName: e.HostVeth, PeerName: e.PeerVeth, EndpointID: e.ID,
-		Bridge: bridgeName(n), MTU: n.Config.Bridge.MTU,
+		HostName: e.HostVeth, PeerName: e.Interface, EndpointID: e.ID,
+		Bridge: bridgeName(n), MTU: n.Config.MTU,
 	}
 	if mac, err := parseMACString(e.MAC); err == nil {
 		spec.PeerMAC = mac
 	}
 	return spec
+}
+
+// endpointChild is an endpoint's macvlan or ipvlan interface.
+func endpointChild(n *network, e *endpoint) links.ChildSpec {
+	spec := links.ChildSpec{
+		Name: e.Interface, Parent: segmentDevice(n), Role: roleEndpoint, ID: e.ID, MTU: n.Config.MTU,
+	}
+	if mac, err := parseMACString(e.MAC); err == nil && n.Config.Mode == ModeMacvlan {
+		spec.MAC = mac
+	}
+	return spec
+}
+
+// gatewayChild is the host's own macvlan or ipvlan interface on the segment,
+// which holds the gateway addresses in hostGateway mode.
+func gatewayChild(n *network) links.ChildSpec {
+	return links.ChildSpec{
+		Name: linkName("vxgw-", n.ID), Parent: segmentDevice(n), Role: roleGateway, ID: n.ID,
+		MTU: n.Config.MTU, Up: true,
+	}
 }

@@ -81,11 +81,17 @@ func subnet() []driver.Subnet {
 // Docker does: moves the container end into a fresh "container" namespace.
 func attach(t *testing.T, h *host, epID, cidr string) *netnstest.NS {
 	t.Helper()
+	return attachTo(t, h, netID, epID, cidr)
+}
+
+// attachTo is attach on the network nid.
+func attachTo(t *testing.T, h *host, nid, epID, cidr string) *netnstest.NS {
+	t.Helper()
 	addr := netip.MustParsePrefix(cidr)
-	if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: netID, EndpointID: epID, Address: addr}); err != nil {
+	if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: nid, EndpointID: epID, Address: addr}); err != nil {
 		t.Fatalf("CreateEndpoint: %v", err)
 	}
-	j, err := h.driver.Join(netID, epID)
+	j, err := h.driver.Join(nid, epID)
 	if err != nil {
 		t.Fatalf("Join: %v", err)
 	}
@@ -116,6 +122,23 @@ func assertPing(t *testing.T, from *netnstest.NS, to string) {
 	t.Helper()
 	if out, err := from.Run("ping", "-c", "2", "-i", "0.2", "-W", "2", to); err != nil {
 		t.Fatalf("ping %s from %s failed: %v\n%s", to, from.Name, err, out)
+	}
+}
+
+// assertNoPing checks that to is unreachable from from.
+func assertNoPing(t *testing.T, from *netnstest.NS, to string) {
+	t.Helper()
+	if out, err := from.Run("ping", "-c", "2", "-i", "0.2", "-W", "1", to); err == nil {
+		t.Fatalf("ping %s from %s succeeded; want it isolated\n%s", to, from.Name, out)
+	}
+}
+
+// create makes a network on h with the given options and subnet.
+func create(t *testing.T, h *host, nid string, opts map[string]string, subnets ...driver.Subnet) {
+	t.Helper()
+	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: nid, Options: opts, IPv4: subnets})
+	if err != nil {
+		t.Fatalf("CreateNetwork %v: %v", opts, err)
 	}
 }
 

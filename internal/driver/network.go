@@ -6,11 +6,23 @@ import (
 	"net"
 )
 
-// GwAllocCheck tells Docker (28+) whether to reserve gateway addresses. The
-// driver always wants them: either the host or a router on the segment uses
-// the gateway address.
-func (d *Driver) GwAllocCheck(map[string]string) (skipIPv4, skipIPv6 bool, err error) {
-	return false, false, nil
+// GwAllocCheck tells Docker (28+) whether to reserve gateway addresses:
+// always, but for ipvlan l3/l3s, whose containers take no gateway.
+func (d *Driver) GwAllocCheck(options map[string]string) (skipIPv4, skipIPv6 bool, err error) {
+	cfg, err := d.parse(CreateNetworkRequest{Options: options})
+	if err != nil {
+		return false, false, err
+	}
+	skip := cfg.routedIpvlan()
+	return skip, skip, nil
+}
+
+// parse validates a request's options under the daemon's configuration.
+func (d *Driver) parse(req CreateNetworkRequest) (NetworkConfig, error) {
+	return ParseNetworkConfig(ParseRequest{
+		Options: req.Options, Internal: req.Internal, EnableIPv6: req.EnableIPv6,
+		GlobalScope: d.cfg.GlobalScope, VtepDevFlag: d.cfg.VtepDev,
+	})
 }
 
 // CreateNetwork validates the options, creates the network's links and
@@ -39,17 +51,14 @@ func (d *Driver) CreateNetwork(req CreateNetworkRequest) error {
 		d.removeNetworkLinks(n)
 		return fmt.Errorf("record network: %w", err)
 	}
-	d.log.Info("network created", "network", shortID(n.ID), "bridge", bridgeName(n), "vni", vniOf(n), "mtu", n.Config.Bridge.MTU)
+	d.log.Info("network created", "network", shortID(n.ID), "mode", n.Config.Mode, "segment", segmentDevice(n), "vni", vniOf(n), "mtu", n.Config.MTU)
 	return nil
 }
 
 // newNetwork parses and checks a request against the kernel and the other
 // networks, and derives the MTUs.
 func (d *Driver) newNetwork(req CreateNetworkRequest) (*network, error) {
-	cfg, err := ParseNetworkConfig(ParseRequest{
-		Options: req.Options, Internal: req.Internal, EnableIPv6: req.EnableIPv6,
-		GlobalScope: d.cfg.GlobalScope, VtepDevFlag: d.cfg.VtepDev,
-	})
+	cfg, err := d.parse(req)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +84,9 @@ func (d *Driver) checkConflicts(n *network) error {
 		if bridgeName(o) == bridgeName(n) {
 			return fmt.Errorf("bridgeName %s is already used by network %s", bridgeName(n), shortID(o.ID))
 		}
+		if err := parentConflict(n, o); err != nil {
+			return err
+		}
 		if n.Config.VXLAN == nil || o.Config.VXLAN == nil {
 			continue
 		}
@@ -89,22 +101,73 @@ func (d *Driver) checkConflicts(n *network) error {
 	return nil
 }
 
-// deriveMTU sets the vxlan MTU from the underlay (less the encapsulation
-// overhead) and the bridge MTU, which containers inherit, from the vxlan MTU,
-// refusing any setting that would make full-size packets fragment.
-func (d *Driver) deriveMTU(n *network) error {
-	br := &n.Config.Bridge
-	v := n.Config.VXLAN
-	if v == nil {
-		if br.MTU == 0 {
-			br.MTU = 1500
-		}
+// parentConflict refuses a second network on a parent that cannot be
+// shared: ipvlan takes a parent for itself (and never mixes with macvlan),
+// and a macvlan passthru child takes over its parent.
+func parentConflict(n, o *network) error {
+	if n.Config.Parent == "" || n.Config.Parent != o.Config.Parent {
 		return nil
 	}
+	for _, x := range []*network{n, o} {
+		switch {
+		case x.Config.Mode == ModeIpvlan:
+			return fmt.Errorf("parent %s is already used by network %s; an ipvlan network needs a parent of its own", n.Config.Parent, shortID(o.ID))
+		case x.Config.MacvlanMode == "passthru":
+			return fmt.Errorf("parent %s is already used by network %s; macvlan_mode=passthru needs a parent of its own", n.Config.Parent, shortID(o.ID))
+		}
+	}
+	return nil
+}
+
+// deriveMTU sets the MTU of the segment's links and of the containers'
+// interfaces, refusing any setting that would make full-size packets
+// fragment or be dropped: for VXLAN the underlay's MTU less the
+// encapsulation overhead, for a parent its own MTU.
+func (d *Driver) deriveMTU(n *network) error {
+	limit, from, err := d.segmentMTU(n)
+	if err != nil {
+		return err
+	}
+	cfg := &n.Config
+	switch {
+	case cfg.MTU == 0:
+		cfg.MTU = limit
+	case cfg.MTU > limit:
+		return fmt.Errorf("MTU %d is larger than %s allows (%d): full-size packets would be dropped", cfg.MTU, from, limit)
+	}
+	if cfg.Mode == ModeBridge {
+		cfg.Bridge.MTU = cfg.MTU
+	}
+	return nil
+}
+
+// segmentMTU returns the largest MTU the segment carries and what limits it.
+func (d *Driver) segmentMTU(n *network) (int, string, error) {
+	cfg := &n.Config
+	switch {
+	case cfg.VXLAN != nil:
+		return d.vxlanMTU(n)
+	case cfg.Parent != "":
+		dev := cfg.Parent
+		if base, _, ok := cfg.vlanID(); ok && !d.kernel.Exists(dev) {
+			dev = base // the sub-interface will inherit its base's MTU
+		}
+		if !d.kernel.Exists(dev) {
+			return 0, "", fmt.Errorf("parent interface %s does not exist", dev)
+		}
+		mtu, err := d.kernel.LinkMTU(dev)
+		return mtu, "parent " + dev, err
+	}
+	return internalMTU, "an internal segment", nil
+}
+
+// vxlanMTU derives the vxlan link's MTU from the underlay.
+func (d *Driver) vxlanMTU(n *network) (int, string, error) {
+	v := n.Config.VXLAN
 	remotes := append([]net.IP{v.Group}, v.Peers...)
 	u, err := d.kernel.FindUnderlay(v.VtepDev, v.SrcAddr, remotes)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	n.Underlay = u.Device
 	limit := u.MTU - overhead(v)
@@ -112,16 +175,10 @@ func (d *Driver) deriveMTU(n *network) error {
 	case v.MTU == 0:
 		v.MTU = limit
 	case v.MTU > limit:
-		return fmt.Errorf("vxlanMTU=%d is too large: the underlay %s has MTU %d, so at most %d fits without fragmenting",
+		return 0, "", fmt.Errorf("vxlanMTU=%d is too large: the underlay %s has MTU %d, so at most %d fits without fragmenting",
 			v.MTU, orUnknown(u.Device), u.MTU, limit)
 	}
-	switch {
-	case br.MTU == 0:
-		br.MTU = v.MTU
-	case br.MTU > v.MTU:
-		return fmt.Errorf("bridge MTU %d is larger than the vxlan MTU %d: full-size packets would be dropped", br.MTU, v.MTU)
-	}
-	return nil
+	return v.MTU, "the vxlan link", nil
 }
 
 // overhead is the VXLAN encapsulation size for the underlay's address family.
@@ -148,46 +205,8 @@ func vniOf(n *network) int {
 	return n.Config.VXLAN.VNI
 }
 
-// ensureNetworkLinks creates whatever of the network's links is missing.
-func (d *Driver) ensureNetworkLinks(n *network) error {
-	if err := d.kernel.EnsureBridge(linksBridge(n)); err != nil {
-		return err
-	}
-	if v := n.Config.VXLAN; v != nil {
-		if err := d.kernel.EnsureVxlan(linksVxlan(n, v)); err != nil {
-			return err
-		}
-	}
-	if n.Config.HostGateway {
-		if err := d.kernel.AddAddrs(bridgeName(n), gateways(n)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
-// removeNetworkLinks deletes the network's own links, best effort.
-func (d *Driver) removeNetworkLinks(n *network) {
-	if n.Config.VXLAN != nil {
-		if err := d.kernel.DeleteOwned(vxlanName(n), roleVxlan, n.ID); err != nil {
-			d.log.Warn("delete vxlan link", "network", shortID(n.ID), "err", err)
-		}
-	}
-	if err := d.kernel.DeleteOwned(bridgeName(n), roleBridge, n.ID); err != nil {
-		d.log.Warn("delete bridge", "network", shortID(n.ID), "err", err)
-	}
-}
 
-// gateways lists the gateway addresses the host takes in hostGateway mode.
-func gateways(n *network) []*net.IPNet {
-	var gws []*net.IPNet
-	for _, s := range append(append([]Subnet{}, n.IPv4...), n.IPv6...) {
-		if s.Gateway.IsValid() {
-			gws = append(gws, ipnet(s.Gateway))
-		}
-	}
-	return gws
-}
 
 // DeleteNetwork removes a network, any endpoints Docker left on it, and its
 // links. An unknown network is not an error.
@@ -223,11 +242,7 @@ func (d *Driver) DeleteNetwork(id string) error {
 // AllocateNetwork runs on a swarm manager: it validates the options once,
 // cluster-wide, so a bad network fails at create time on the manager.
 func (d *Driver) AllocateNetwork(req CreateNetworkRequest) (map[string]string, error) {
-	_, err := ParseNetworkConfig(ParseRequest{
-		Options: req.Options, Internal: req.Internal, EnableIPv6: req.EnableIPv6,
-		GlobalScope: d.cfg.GlobalScope, VtepDevFlag: d.cfg.VtepDev,
-	})
-	if err != nil {
+	if _, err := d.parse(req); err != nil {
 		return nil, err
 	}
 	return map[string]string{}, nil

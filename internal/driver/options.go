@@ -2,7 +2,9 @@ package driver
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,12 +80,7 @@ func ParseNetworkConfig(r ParseRequest) (NetworkConfig, error) {
 	p.cfg.HostGateway = !r.GlobalScope
 	p.vxlan = VXLANConfig{Port: DefaultVXLANPort, Learning: true, TOS: tosInherit}
 
-	keys := make([]string, 0, len(r.Options))
-	for k := range r.Options {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys) // deterministic first error
-	for _, k := range keys {
+	for _, k := range sortedKeys(r.Options) { // deterministic first error
 		if err := p.apply(k, r.Options[k]); err != nil {
 			return NetworkConfig{}, err
 		}
@@ -127,38 +124,118 @@ func (p *parse) apply(key, value string) error {
 	return nil
 }
 
-// finish checks the combinations of options.
+// finish checks the combinations of options and fills in the defaults
+// that depend on them.
 func (p *parse) finish() (NetworkConfig, error) {
 	cfg := p.cfg
-	if p.hasVNI {
-		if cfg.Internal {
-			return cfg, fmt.Errorf("--internal conflicts with VxlanId: an internal network has no uplink")
-		}
-		if err := p.checkVXLAN(); err != nil {
-			return cfg, err
-		}
-		v := p.vxlan
-		cfg.VXLAN = &v
-	} else {
-		if names := vxlanOnlyOptions(p.seen); len(names) > 0 {
-			return cfg, fmt.Errorf("option %s needs VxlanId: without it the network is an internal segment", names[0])
-		}
+	if err := p.checkSegment(&cfg); err != nil {
+		return cfg, err
 	}
-	if cfg.Internal || cfg.VXLAN == nil {
-		cfg.Internal = true
-		if _, set := p.seen["hostGateway"]; set && cfg.HostGateway {
-			return cfg, fmt.Errorf("option hostGateway=true conflicts with an internal network: the host would route for it")
-		}
-		cfg.HostGateway = false
+	if err := p.checkAttachment(&cfg); err != nil {
+		return cfg, err
 	}
-	if p.dockerMTU != 0 {
-		if cfg.Bridge.MTU != 0 && cfg.Bridge.MTU != p.dockerMTU {
-			return cfg, fmt.Errorf("bridgeMTU=%d and %s=%d disagree; give one", cfg.Bridge.MTU, optDockerMTU, p.dockerMTU)
+	if err := p.checkGateway(&cfg); err != nil {
+		return cfg, err
+	}
+	cfg.MTU = p.dockerMTU
+	if cfg.Bridge.MTU != 0 {
+		if cfg.MTU != 0 && cfg.MTU != cfg.Bridge.MTU {
+			return cfg, fmt.Errorf("bridgeMTU=%d and %s=%d disagree; give one", cfg.Bridge.MTU, optDockerMTU, cfg.MTU)
 		}
-		cfg.Bridge.MTU = p.dockerMTU
+		cfg.MTU = cfg.Bridge.MTU
 	}
 	return cfg, nil
 }
+
+// checkSegment settles which segment the network plugs into.
+func (p *parse) checkSegment(cfg *NetworkConfig) error {
+	switch {
+	case p.hasVNI && cfg.Parent != "":
+		return fmt.Errorf("VxlanId and parent name two different segments; give one")
+	case p.hasVNI && cfg.Internal:
+		return fmt.Errorf("--internal conflicts with VxlanId: an internal network has no uplink")
+	case cfg.Parent != "" && cfg.Internal:
+		return fmt.Errorf("--internal conflicts with parent: an internal network has no uplink")
+	case p.hasVNI:
+		if err := p.checkVXLAN(); err != nil {
+			return err
+		}
+		v := p.vxlan
+		cfg.VXLAN = &v
+		return nil
+	}
+	if names := vxlanOnlyOptions(p.seen); len(names) > 0 {
+		return fmt.Errorf("option %s needs VxlanId: without it the network is not a VXLAN segment", names[0])
+	}
+	if cfg.Parent == "" {
+		cfg.Internal = true
+	}
+	return nil
+}
+
+// checkAttachment validates the mode and its sub-options.
+func (p *parse) checkAttachment(cfg *NetworkConfig) error {
+	only := map[string]Mode{
+		"macvlan_mode": ModeMacvlan, "ipvlan_mode": ModeIpvlan, "ipvlan_flag": ModeIpvlan,
+		"bridgeName": ModeBridge, "bridgeMTU": ModeBridge, "bridgeHardwareAddr": ModeBridge, "bridgeTxQLen": ModeBridge,
+	}
+	for _, name := range sortedKeys(only) {
+		if _, set := p.seen[name]; set && only[name] != cfg.Mode {
+			return fmt.Errorf("option %s needs mode=%s (this network has mode=%s)", name, only[name], cfg.Mode)
+		}
+	}
+	switch cfg.Mode {
+	case ModeBridge:
+		if cfg.Parent != "" {
+			return fmt.Errorf("mode=bridge with parent=%s is refused: it would enslave the host's interface to a bridge; use mode=macvlan or mode=ipvlan", cfg.Parent)
+		}
+	case ModeMacvlan:
+		cfg.MacvlanMode = orDefault(cfg.MacvlanMode, "bridge")
+	case ModeIpvlan:
+		cfg.IpvlanMode = orDefault(cfg.IpvlanMode, "l2")
+		cfg.IpvlanFlag = orDefault(cfg.IpvlanFlag, "bridge")
+	}
+	return nil
+}
+
+// checkGateway settles hostGateway. By default the host is the gateway of
+// the VXLAN segments it plumbs (local scope); on a parent segment the
+// gateway is the VLAN's existing router, as with Docker's macvlan and ipvlan
+// drivers; internal segments have none.
+func (p *parse) checkGateway(cfg *NetworkConfig) error {
+	_, explicit := p.seen["hostGateway"]
+	why := hostGatewayImpossible(cfg)
+	switch {
+	case !explicit:
+		cfg.HostGateway = cfg.HostGateway && cfg.VXLAN != nil && why == ""
+	case cfg.HostGateway && why != "":
+		return fmt.Errorf("option hostGateway=true is impossible here: %s", why)
+	}
+	return nil
+}
+
+// hostGatewayImpossible says why the host cannot be the network's gateway,
+// or "" if it can.
+func hostGatewayImpossible(cfg *NetworkConfig) string {
+	switch {
+	case cfg.Internal:
+		return "an internal network has no gateway: the host would route for it"
+	case cfg.Mode == ModeMacvlan && cfg.MacvlanMode != "bridge":
+		return "the host's gateway macvlan reaches containers only in macvlan_mode=bridge"
+	case cfg.routedIpvlan():
+		return "ipvlan_mode=" + cfg.IpvlanMode + " containers route through their own interface and take no gateway"
+	}
+	return ""
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (p *parse) checkVXLAN() error {
 	v := &p.vxlan
@@ -283,4 +360,45 @@ func parsePeers(s string) ([]net.IP, bool) {
 		peers = append(peers, ip)
 	}
 	return peers, len(peers) > 0
+}
+
+func parseEnum(s string, values ...string) (string, bool) {
+	s = strings.ToLower(s)
+	for _, v := range values {
+		if s == v {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// parseParent accepts IFACE, or IFACE.VID for an 802.1Q sub-interface.
+func parseParent(s string) (string, bool) {
+	if _, ok := parseIfName(s); !ok {
+		return "", false
+	}
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		if _, err := strconv.Atoi(s[i+1:]); err == nil {
+			_, _, ok := splitVlanParent(s)
+			return s, ok
+		}
+	}
+	return s, true
+}
+
+// splitVlanParent splits IFACE.VID; ok is false unless VID is 1..4094 and
+// IFACE is a valid name.
+func splitVlanParent(s string) (base string, vid int, ok bool) {
+	i := strings.LastIndexByte(s, '.')
+	if i <= 0 {
+		return "", 0, false
+	}
+	vid, err := strconv.Atoi(s[i+1:])
+	if err != nil || vid < 1 || vid > 4094 {
+		return "", 0, false
+	}
+	if _, ok := parseIfName(s[:i]); !ok {
+		return "", 0, false
+	}
+	return s[:i], vid, true
 }

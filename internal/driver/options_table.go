@@ -77,14 +77,18 @@ func attachmentOptions() []option {
 		macOption("bridgeHardwareAddr", func(p *parse) *net.HardwareAddr { return &p.cfg.Bridge.MAC }),
 		intOption("bridgeTxQLen", acceptsTxQLen, 1, math.MaxInt32, func(p *parse) *int { return &p.cfg.Bridge.TxQLen }),
 		boolOption("hostGateway", func(p *parse) *bool { return &p.cfg.HostGateway }),
-		{"mode", "bridge (macvlan and ipvlan attachments are not available in this version)", func(p *parse, s string) bool {
-			p.cfg.Mode = Mode(strings.ToLower(s))
-			return p.cfg.Mode == ModeBridge
+		{"mode", "bridge, macvlan or ipvlan", func(p *parse, s string) bool {
+			m, ok := parseEnum(s, string(ModeBridge), string(ModeMacvlan), string(ModeIpvlan))
+			p.cfg.Mode = Mode(m)
+			return ok
 		}},
-		unsupported("parent", "a parent device is not available in this version: use VxlanId, or no segment option for an internal network"),
-		unsupported("macvlan_mode", "needs mode=macvlan, which is not available in this version"),
-		unsupported("ipvlan_mode", "needs mode=ipvlan, which is not available in this version"),
-		unsupported("ipvlan_flag", "needs mode=ipvlan, which is not available in this version"),
+		enumOption("macvlan_mode", func(p *parse) *string { return &p.cfg.MacvlanMode }, "bridge", "private", "vepa", "passthru"),
+		enumOption("ipvlan_mode", func(p *parse) *string { return &p.cfg.IpvlanMode }, "l2", "l3", "l3s"),
+		enumOption("ipvlan_flag", func(p *parse) *string { return &p.cfg.IpvlanFlag }, "bridge", "private", "vepa"),
+		{"parent", "an interface name, or IFACE.VID (VID 1 to 4094) for an 802.1Q sub-interface, at most 15 characters", func(p *parse, s string) (ok bool) {
+			p.cfg.Parent, ok = parseParent(s)
+			return ok
+		}},
 	}
 }
 
@@ -116,6 +120,9 @@ func macOption(name string, field func(*parse) *net.HardwareAddr) option {
 	}}
 }
 
-func unsupported(name, why string) option {
-	return option{name, why, func(*parse, string) bool { return false }}
+func enumOption(name string, field func(*parse) *string, values ...string) option {
+	return option{name, "one of " + strings.Join(values, ", "), func(p *parse, s string) (ok bool) {
+		*field(p), ok = parseEnum(s, values...)
+		return ok
+	}}
 }

@@ -1,6 +1,10 @@
 package driver
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+)
 
 // ReconcileReport counts what Reconcile changed in the kernel.
 type ReconcileReport struct {
@@ -29,11 +33,15 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	r.Networks = len(nets)
 	known := map[string]bool{}
 	for i := range nets {
-		known[string(roleBridge)+"/"+nets[i].ID] = true
-		known[string(roleVxlan)+"/"+nets[i].ID] = true
+		for _, role := range []links.Role{roleBridge, roleVxlan, roleGateway} {
+			known[string(role)+"/"+nets[i].ID] = true
+		}
+		if p := nets[i].Config.Parent; p != "" {
+			known[string(roleVlan)+"/"+p] = true
+		}
 	}
 	for _, e := range eps {
-		known[string(roleVeth)+"/"+e.ID] = true
+		known[string(roleEndpoint)+"/"+e.ID] = true
 	}
 	owned, err := d.kernel.ListOwned()
 	if err != nil {

@@ -29,9 +29,18 @@ type endpoint struct {
 	NetworkID   string
 	Address     netip.Prefix
 	AddressIPv6 netip.Prefix
-	MAC         string
-	HostVeth    string
-	PeerVeth    string
+	MAC         string // "" for ipvlan, whose children share the parent's MAC
+	Interface   string // the link Docker moves into the container
+	HostVeth    string // bridge mode: the veth's host end, on the bridge
+}
+
+// hostLink is the endpoint's link that stays on the host and carries our
+// mark: the veth's host end, or the macvlan/ipvlan child itself.
+func (e *endpoint) hostLink() string {
+	if e.HostVeth != "" {
+		return e.HostVeth
+	}
+	return e.Interface
 }
 
 // ErrNotFound marks requests for network or endpoint IDs the driver does not know.
@@ -108,8 +117,10 @@ func vxlanName(n *network) string {
 	return linkName("vxlan-", n.ID)
 }
 
-func vethNames(endpointID string) (host, peer string) {
-	return linkName("vxve-", endpointID), linkName("vxct-", endpointID)
+// endpointLinkNames names an endpoint's links: the container's interface
+// and, in bridge mode, the veth's host end.
+func endpointLinkNames(endpointID string) (container, hostVeth string) {
+	return linkName("vxct-", endpointID), linkName("vxve-", endpointID)
 }
 
 // linkName appends as much of id as fits the kernel's name limit.

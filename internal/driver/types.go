@@ -50,6 +50,9 @@ type JoinResponse struct {
 	DstPrefix   string // Docker names it DstPrefix + N inside the container
 	Gateway     netip.Addr
 	GatewayIPv6 netip.Addr
+	// ConnectedRoutes are routes straight out of the interface, with no
+	// next hop (ipvlan l3/l3s default routes).
+	ConnectedRoutes []netip.Prefix
 }
 
 // NodeDiscovery is a swarm node announced by DiscoverNew / DiscoverDelete.

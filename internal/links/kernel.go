@@ -157,3 +157,24 @@ func (k *Kernel) LinkMTU(name string) (int, error) {
 	}
 	return l.Attrs().MTU, nil
 }
+
+// setMaster enslaves l to the bridge called bridge.
+func (k *Kernel) setMaster(l netlink.Link, bridge string) error {
+	br, err := k.h.LinkByName(bridge)
+	if err != nil {
+		return fmt.Errorf("look up bridge %s: %w", bridge, err)
+	}
+	if err := k.h.LinkSetMaster(l, br); err != nil {
+		return fmt.Errorf("attach %s to %s: %w", l.Attrs().Name, bridge, err)
+	}
+	return nil
+}
+
+// lowerIndex resolves the lower device of a child link.
+func (k *Kernel) lowerIndex(name string) (int, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return 0, fmt.Errorf("parent device %s: %w", name, err)
+	}
+	return l.Attrs().Index, nil
+}

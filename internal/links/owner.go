@@ -14,16 +14,18 @@ type Role string
 
 // The roles of the links the plugin creates.
 const (
-	RoleBridge Role = "bridge"
-	RoleVxlan  Role = "vxlan"
-	RoleVeth   Role = "veth"
+	RoleBridge   Role = "bridge"   // a network's bridge (bridge attachment, internal segment)
+	RoleVxlan    Role = "vxlan"    // a network's vxlan link
+	RoleVlan     Role = "vlan"     // an 802.1Q sub-interface the plugin created; ID is its name
+	RoleGateway  Role = "gateway"  // a network's host-side macvlan/ipvlan holding the gateway
+	RoleEndpoint Role = "endpoint" // an endpoint's veth host end, or its macvlan/ipvlan child
 )
 
 // Mark is the ownership mark written into a link's alias.
 type Mark struct {
 	Driver string // driver name, so that two plugin instances never touch each other's links
 	Role   Role
-	ID     string // network ID for bridge and vxlan, endpoint ID for veth
+	ID     string // network ID, endpoint ID, or link name for RoleVlan
 }
 
 func (m Mark) String() string {
@@ -42,7 +44,7 @@ func parseMark(alias string) (m Mark, ok bool) {
 		return Mark{}, false
 	}
 	switch r := Role(parts[1]); r {
-	case RoleBridge, RoleVxlan, RoleVeth:
+	case RoleBridge, RoleVxlan, RoleVlan, RoleGateway, RoleEndpoint:
 		return Mark{Driver: parts[0], Role: r, ID: parts[2]}, true
 	}
 	return Mark{}, false

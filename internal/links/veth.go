@@ -21,14 +21,10 @@ type VethSpec struct {
 // EnsureVeth creates the veth pair unless its host end exists as ours, then
 // attaches the host end to the bridge and sets it up.
 func (k *Kernel) EnsureVeth(s VethSpec) error {
-	m := k.mark(RoleVeth, s.EndpointID)
+	m := k.mark(RoleEndpoint, s.EndpointID)
 	host, err := k.lookupOwned(s.HostName, m)
 	if err != nil {
 		return err
-	}
-	br, err := k.h.LinkByName(s.Bridge)
-	if err != nil {
-		return fmt.Errorf("look up bridge %s: %w", s.Bridge, err)
 	}
 	if host == nil {
 		if k.Exists(s.PeerName) {
@@ -42,9 +38,9 @@ func (k *Kernel) EnsureVeth(s VethSpec) error {
 			return err
 		}
 	}
-	if err := k.h.LinkSetMaster(host, br); err != nil {
+	if err := k.setMaster(host, s.Bridge); err != nil {
 		_ = k.h.LinkDel(host)
-		return fmt.Errorf("attach %s to %s: %w", s.HostName, s.Bridge, err)
+		return err
 	}
 	if err := k.h.LinkSetUp(host); err != nil {
 		_ = k.h.LinkDel(host)

@@ -13,7 +13,7 @@ import (
 type VxlanSpec struct {
 	Name      string
 	NetworkID string
-	Bridge    string // bridge to enslave the vxlan link to
+	Bridge    string // bridge to enslave the vxlan link to; "" for none
 	VNI       int
 	VtepDev   string
 	SrcAddr   net.IP
@@ -55,12 +55,10 @@ func (k *Kernel) EnsureVxlan(s VxlanSpec) error {
 			return err
 		}
 	}
-	br, err := k.h.LinkByName(s.Bridge)
-	if err != nil {
-		return fmt.Errorf("look up bridge %s: %w", s.Bridge, err)
-	}
-	if err := k.h.LinkSetMaster(l, br); err != nil {
-		return fmt.Errorf("attach %s to %s: %w", s.Name, s.Bridge, err)
+	if s.Bridge != "" {
+		if err := k.setMaster(l, s.Bridge); err != nil {
+			return err
+		}
 	}
 	if err := k.h.LinkSetUp(l); err != nil {
 		return fmt.Errorf("set %s up: %w", s.Name, err)

@@ -157,6 +157,9 @@ func (s *server) join(body []byte) (any, error) {
 	if out.GatewayIPv6.IsValid() {
 		resp.GatewayIPv6 = out.GatewayIPv6.String()
 	}
+	for _, dst := range out.ConnectedRoutes {
+		resp.StaticRoutes = append(resp.StaticRoutes, staticRoute{Destination: dst.String(), RouteType: routeConnected})
+	}
 	return resp, nil
 }
 

@@ -102,10 +102,16 @@ type interfaceName struct {
 	DstPrefix string
 }
 
+// Route types of libnetwork's types.RouteType.
+const (
+	routeNextHop   = 0 // via NextHop
+	routeConnected = 1 // straight out of the interface
+)
+
 type staticRoute struct {
 	Destination string
 	RouteType   int
-	NextHop     string
+	NextHop     string `json:",omitempty"`
 }
 
 type joinResponse struct {

@@ -1,0 +1,136 @@
+package driver
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+)
+
+// segmentDevice is the link a network's containers attach to: the vxlan
+// link, the parent, or (internal segments) the plugin's own bridge. In
+// bridge mode the containers' veths go on the bridge, which holds the
+// segment device as a port.
+func segmentDevice(n *network) string {
+	switch {
+	case n.Config.VXLAN != nil:
+		return vxlanName(n)
+	case n.Config.Parent != "":
+		return n.Config.Parent
+	}
+	return bridgeName(n)
+}
+
+// ensureNetworkLinks creates whatever of the network's links is missing:
+// the segment, the bridge (bridge mode and internal segments) and the host's
+// gateway.
+func (d *Driver) ensureNetworkLinks(n *network) error {
+	cfg := &n.Config
+	if cfg.Mode == ModeBridge || (cfg.VXLAN == nil && cfg.Parent == "") {
+		if err := d.kernel.EnsureBridge(linksBridge(n)); err != nil {
+			return err
+		}
+	}
+	if err := d.ensureSegment(n); err != nil {
+		return err
+	}
+	if !cfg.HostGateway {
+		return nil
+	}
+	gwLink, err := d.ensureGatewayLink(n)
+	if err != nil {
+		return err
+	}
+	return d.kernel.AddAddrs(gwLink, gateways(n))
+}
+
+func (d *Driver) ensureSegment(n *network) error {
+	cfg := &n.Config
+	switch {
+	case cfg.VXLAN != nil:
+		spec := linksVxlan(n, cfg.VXLAN)
+		if cfg.Mode != ModeBridge {
+			spec.Bridge = "" // macvlan/ipvlan children hang off the vxlan link itself
+		}
+		return d.kernel.EnsureVxlan(spec)
+	case cfg.Parent != "":
+		return d.ensureParent(n)
+	}
+	return nil
+}
+
+// ensureParent checks that the parent exists; an IFACE.VID parent is
+// created when missing, and then carries our mark.
+func (d *Driver) ensureParent(n *network) error {
+	base, vid, isVlan := n.Config.vlanID()
+	if !isVlan {
+		if !d.kernel.Exists(n.Config.Parent) {
+			return fmt.Errorf("parent interface %s does not exist", n.Config.Parent)
+		}
+		return nil
+	}
+	created, err := d.kernel.EnsureVlan(n.Config.Parent, base, vid)
+	if created {
+		d.log.Info("created 802.1Q sub-interface", "link", n.Config.Parent, "network", shortID(n.ID))
+	}
+	return err
+}
+
+// ensureGatewayLink returns the link that holds the host's gateway
+// addresses: the bridge, or a host-side macvlan/ipvlan child on the segment
+// (plain macvlan and ipvlan children cannot reach their parent's own
+// addresses, so the host needs a child of its own).
+func (d *Driver) ensureGatewayLink(n *network) (string, error) {
+	cfg := &n.Config
+	spec := gatewayChild(n)
+	switch cfg.Mode {
+	case ModeMacvlan:
+		return spec.Name, d.kernel.EnsureMacvlan(spec, "bridge")
+	case ModeIpvlan:
+		return spec.Name, d.kernel.EnsureIpvlan(spec, cfg.IpvlanMode, cfg.IpvlanFlag)
+	}
+	return bridgeName(n), nil
+}
+
+// removeNetworkLinks deletes the network's own links, best effort, and an
+// 802.1Q parent the plugin created once no other network uses it.
+func (d *Driver) removeNetworkLinks(n *network) {
+	del := func(name string, role links.Role, id string) {
+		if err := d.kernel.DeleteOwned(name, role, id); err != nil {
+			d.log.Warn("delete link", "link", name, "network", shortID(n.ID), "err", err)
+		}
+	}
+	del(gatewayChild(n).Name, roleGateway, n.ID)
+	if n.Config.VXLAN != nil {
+		del(vxlanName(n), roleVxlan, n.ID)
+	}
+	del(bridgeName(n), roleBridge, n.ID)
+	if _, _, isVlan := n.Config.vlanID(); isVlan && !d.parentInUse(n) {
+		del(n.Config.Parent, roleVlan, n.Config.Parent)
+	}
+}
+
+// parentInUse reports whether another recorded network uses n's parent.
+func (d *Driver) parentInUse(n *network) bool {
+	nets, err := d.networks()
+	if err != nil {
+		return true // when in doubt, keep it
+	}
+	for _, o := range nets {
+		if o.ID != n.ID && o.Config.Parent == n.Config.Parent {
+			return true
+		}
+	}
+	return false
+}
+
+// gateways lists the gateway addresses the host takes in hostGateway mode.
+func gateways(n *network) []*net.IPNet {
+	var gws []*net.IPNet
+	for _, s := range append(append([]Subnet{}, n.IPv4...), n.IPv6...) {
+		if s.Gateway.IsValid() {
+			gws = append(gws, ipnet(s.Gateway))
+		}
+	}
+	return gws
+}
