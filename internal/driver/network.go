@@ -205,9 +205,6 @@ func vniOf(n *network) int {
 	return n.Config.VXLAN.VNI
 }
 
-
-
-
 // DeleteNetwork removes a network, any endpoints Docker left on it, and its
 // links. An unknown network is not an error.
 func (d *Driver) DeleteNetwork(id string) error {
