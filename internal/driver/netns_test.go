@@ -73,8 +73,11 @@ const (
 	overlay = "198.51.100.0/24"
 )
 
-func subnet() []driver.Subnet {
-	return []driver.Subnet{{Pool: netip.MustParsePrefix(overlay), Gateway: netip.MustParsePrefix("198.51.100.1/24")}}
+func subnet() []driver.Subnet { return []driver.Subnet{sub(overlay, "198.51.100.1/24")} }
+
+// sub is an IPAM pool with its gateway, as Docker hands them over.
+func sub(pool, gateway string) driver.Subnet {
+	return driver.Subnet{Pool: netip.MustParsePrefix(pool), Gateway: netip.MustParsePrefix(gateway)}
 }
 
 // attach creates and joins an endpoint through the driver, then does what
@@ -97,6 +100,9 @@ func attachTo(t *testing.T, h *host, nid, epID, cidr string) *netnstest.NS {
 	}
 	c := netnstest.New(t)
 	netnstest.MoveLink(t, h.ns, j.SrcName, c, j.DstPrefix+"0", cidr)
+	for _, dst := range j.ConnectedRoutes {
+		c.Must(t, "ip", "route", "add", dst.String(), "dev", j.DstPrefix+"0")
+	}
 	return c
 }
 
