@@ -34,7 +34,7 @@ type NetworkConfig struct {
 // routedIpvlan reports an ipvlan l3/l3s network: containers get a connected
 // default route and no gateway.
 func (c *NetworkConfig) routedIpvlan() bool {
-	return c.Mode == ModeIpvlan && c.IpvlanMode != "l2"
+	return c.Mode == ModeIpvlan && (c.IpvlanMode == "l3" || c.IpvlanMode == "l3s")
 }
 
 // vlanID returns the VLAN ID and base interface of an IFACE.VID parent;

@@ -90,7 +90,11 @@ func ParseNetworkConfig(r ParseRequest) (NetworkConfig, error) {
 	}
 	p.cfg.Internal = r.Internal
 	p.cfg.EnableIPv6 = r.EnableIPv6
-	return p.finish()
+	cfg, err := p.finish()
+	if err != nil {
+		return NetworkConfig{}, err
+	}
+	return cfg, nil
 }
 
 func (p *parse) apply(key, value string) error {
@@ -394,8 +398,8 @@ func splitVlanParent(s string) (base string, vid int, ok bool) {
 		return "", 0, false
 	}
 	vid, err := strconv.Atoi(s[i+1:])
-	if err != nil || vid < 1 || vid > 4094 {
-		return "", 0, false
+	if err != nil || vid < 1 || vid > 4094 || strconv.Itoa(vid) != s[i+1:] {
+		return "", 0, false // one spelling per VLAN: no "eth0.010" beside "eth0.10"
 	}
 	if _, ok := parseIfName(s[:i]); !ok {
 		return "", 0, false

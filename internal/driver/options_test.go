@@ -3,10 +3,10 @@ package driver
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -48,6 +48,55 @@ func internalWant(edit func(c *NetworkConfig)) NetworkConfig {
 		edit(&c)
 	}
 	return c
+}
+
+// withMode sets the attachment mode and the defaults of its sub-options.
+func withMode(c *NetworkConfig, m Mode) {
+	c.Mode = m
+	switch m {
+	case ModeMacvlan:
+		c.MacvlanMode = "bridge"
+	case ModeIpvlan:
+		c.IpvlanMode, c.IpvlanFlag = "l2", "bridge"
+	}
+}
+
+// vxlanMode is the parse of a VxlanId=42 network in local scope with
+// attachment mode m and its defaults, changed by edit (which may be nil).
+func vxlanMode(m Mode, edit func(c *NetworkConfig)) NetworkConfig {
+	return vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) {
+		withMode(c, m)
+		if edit != nil {
+			edit(c)
+		}
+	})
+}
+
+// parentWant is the parse of a network on parent with attachment mode m
+// and its defaults (no host gateway), changed by edit (which may be nil).
+func parentWant(parent string, m Mode, edit func(c *NetworkConfig)) NetworkConfig {
+	c := NetworkConfig{Parent: parent}
+	withMode(&c, m)
+	if edit != nil {
+		edit(&c)
+	}
+	return c
+}
+
+// internalMode is the parse of an internal network with attachment mode m.
+func internalMode(m Mode, edit func(c *NetworkConfig)) NetworkConfig {
+	return internalWant(func(c *NetworkConfig) {
+		withMode(c, m)
+		if edit != nil {
+			edit(c)
+		}
+	})
+}
+
+// onParent builds the options of a network in mode on parent eth0.10,
+// plus pairs.
+func onParent(mode string, pairs ...string) map[string]string {
+	return kv(append([]string{"mode", mode, "parent", "eth0.10"}, pairs...)...)
 }
 
 func ips(s ...string) []net.IP {
@@ -214,7 +263,9 @@ func goodCases() []goodCase {
 		{"bridgeName", ParseRequest{Options: vni42("bridgeName", "br-vx42")},
 			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.Bridge.Name = "br-vx42" })},
 		{"bridgeMTU", ParseRequest{Options: vni42("bridgeMTU", "1450")},
-			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.Bridge.MTU = 1450 })},
+			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.Bridge.MTU, c.MTU = 1450, 1450 })},
+		{"bridgeMTU on internal network", ParseRequest{Options: kv("bridgeMTU", "9000")},
+			internalWant(func(c *NetworkConfig) { c.Bridge.MTU, c.MTU = 9000, 9000 })},
 		{"bridgeHardwareAddr", ParseRequest{Options: vni42("bridgeHardwareAddr", "02:00:00:00:00:01")},
 			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.Bridge.MAC = mac("02:00:00:00:00:01") })},
 		{"bridgeTxQLen", ParseRequest{Options: vni42("bridgeTxQLen", "2147483647")},
@@ -223,12 +274,18 @@ func goodCases() []goodCase {
 		{"mode BRIDGE", ParseRequest{Options: vni42("mode", "BRIDGE")}, vxlanWant(nil)},
 
 		// Docker's own keys
-		{"docker mtu sets bridge MTU", ParseRequest{Options: vni42("com.docker.network.driver.mtu", "1400")},
-			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.Bridge.MTU = 1400 })},
+		{"docker mtu sets container MTU, not bridgeMTU", ParseRequest{Options: vni42("com.docker.network.driver.mtu", "1400")},
+			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.MTU = 1400 })},
 		{"docker mtu agrees with bridgeMTU", ParseRequest{Options: vni42("com.docker.network.driver.mtu", "1400", "bridgeMTU", "1400")},
-			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.Bridge.MTU = 1400 })},
+			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.Bridge.MTU, c.MTU = 1400, 1400 })},
+		{"docker mtu key upper case", ParseRequest{Options: vni42("COM.DOCKER.NETWORK.DRIVER.MTU", " 1400 ")},
+			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.MTU = 1400 })},
 		{"docker mtu on internal network", ParseRequest{Options: kv("com.docker.network.driver.mtu", "9000")},
-			internalWant(func(c *NetworkConfig) { c.Bridge.MTU = 9000 })},
+			internalWant(func(c *NetworkConfig) { c.MTU = 9000 })},
+		{"docker mtu with macvlan on parent", ParseRequest{Options: onParent("macvlan", "com.docker.network.driver.mtu", "9000")},
+			parentWant("eth0.10", ModeMacvlan, func(c *NetworkConfig) { c.MTU = 9000 })},
+		{"docker mtu with ipvlan on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan", "com.docker.network.driver.mtu", "1450")},
+			vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.MTU = 1450 })},
 		{"other docker keys ignored", ParseRequest{Options: vni42(
 			"com.docker.network.bridge.name", "ignored/name with spaces",
 			"com.docker.network.enable_ipv6", "maybe",
@@ -271,6 +328,119 @@ func goodCases() []goodCase {
 			req:  ParseRequest{Options: vni42("hostGateway", s.in)},
 			want: vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.HostGateway = s.want }),
 		})
+	}
+	return append(cases, attachmentGoodCases()...)
+}
+
+// attachmentGoodCases cover mode and its sub-options, parent segments, and
+// the hostGateway each combination implies.
+func attachmentGoodCases() []goodCase {
+	cases := []goodCase{
+		// mode on a VXLAN segment: the host can be the gateway by default
+		{"mode macvlan on VXLAN", ParseRequest{Options: vni42("mode", "macvlan")}, vxlanMode(ModeMacvlan, nil)},
+		{"mode MacVLAN", ParseRequest{Options: vni42("MODE", "MacVLAN")}, vxlanMode(ModeMacvlan, nil)},
+		{"mode ipvlan on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan")}, vxlanMode(ModeIpvlan, nil)},
+		{"mode IPVLAN", ParseRequest{Options: vni42("Mode", "IPVLAN")}, vxlanMode(ModeIpvlan, nil)},
+		{"mode value trimmed", ParseRequest{Options: vni42("mode", " ipvlan ")}, vxlanMode(ModeIpvlan, nil)},
+		{"mode macvlan on VXLAN in global scope", ParseRequest{Options: vni42("mode", "macvlan"), GlobalScope: true},
+			vxlanMode(ModeMacvlan, func(c *NetworkConfig) { c.HostGateway = false })},
+		{"mode ipvlan on VXLAN in global scope", ParseRequest{Options: vni42("mode", "ipvlan"), GlobalScope: true},
+			vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.HostGateway = false })},
+		{"macvlan on VXLAN hostGateway true", ParseRequest{Options: vni42("mode", "macvlan", "hostGateway", "true")},
+			vxlanMode(ModeMacvlan, nil)},
+		{"macvlan on VXLAN hostGateway true in global scope", ParseRequest{Options: vni42("mode", "macvlan", "hostGateway", "true"), GlobalScope: true},
+			vxlanMode(ModeMacvlan, nil)},
+		{"macvlan on VXLAN hostGateway false", ParseRequest{Options: vni42("mode", "macvlan", "hostGateway", "false")},
+			vxlanMode(ModeMacvlan, func(c *NetworkConfig) { c.HostGateway = false })},
+		{"ipvlan l2 on VXLAN hostGateway true", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", "l2", "hostGateway", "true")},
+			vxlanMode(ModeIpvlan, nil)},
+		{"ipvlan l3 on VXLAN hostGateway false", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", "l3", "hostGateway", "false")},
+			vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode, c.HostGateway = "l3", false })},
+		{"macvlan passthru on VXLAN hostGateway false", ParseRequest{Options: vni42("mode", "macvlan", "macvlan_mode", "passthru", "hostGateway", "off")},
+			vxlanMode(ModeMacvlan, func(c *NetworkConfig) { c.MacvlanMode, c.HostGateway = "passthru", false })},
+		{"ipvlan l3s private on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", "l3s", "ipvlan_flag", "private")},
+			vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode, c.IpvlanFlag, c.HostGateway = "l3s", "private", false })},
+
+		// attachments on an internal segment: never a host gateway
+		{"mode macvlan internal", ParseRequest{Options: kv("mode", "macvlan")}, internalMode(ModeMacvlan, nil)},
+		{"mode ipvlan with --internal", ParseRequest{Options: kv("mode", "ipvlan"), Internal: true}, internalMode(ModeIpvlan, nil)},
+		{"mode bridge explicit internal", ParseRequest{Options: kv("mode", "bridge")}, internalWant(nil)},
+		{"macvlan internal hostGateway false", ParseRequest{Options: kv("mode", "macvlan", "hostGateway", "false")},
+			internalMode(ModeMacvlan, nil)},
+		{"ipvlan l3 internal", ParseRequest{Options: kv("mode", "ipvlan", "ipvlan_mode", "l3")},
+			internalMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode = "l3" })},
+
+		// parent segments: the VLAN's router is the gateway by default
+		{"parent VLAN macvlan", ParseRequest{Options: onParent("macvlan")}, parentWant("eth0.10", ModeMacvlan, nil)},
+		{"parent VLAN ipvlan", ParseRequest{Options: onParent("ipvlan")}, parentWant("eth0.10", ModeIpvlan, nil)},
+		{"parent plain interface", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0")}, parentWant("eth0", ModeMacvlan, nil)},
+		{"parent VID 1", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.1")}, parentWant("eth0.1", ModeMacvlan, nil)},
+		{"parent VID 4094", ParseRequest{Options: kv("mode", "ipvlan", "parent", "bond0.4094")}, parentWant("bond0.4094", ModeIpvlan, nil)},
+		{"parent dotted name is a plain interface", ParseRequest{Options: kv("mode", "macvlan", "parent", "br.lan")}, parentWant("br.lan", ModeMacvlan, nil)},
+		{"parent 15 chars", ParseRequest{Options: kv("mode", "macvlan", "parent", "abcdefghijklmno")}, parentWant("abcdefghijklmno", ModeMacvlan, nil)},
+		{"parent VLAN 15 chars", ParseRequest{Options: kv("mode", "macvlan", "parent", "abcdefghij.4094")}, parentWant("abcdefghij.4094", ModeMacvlan, nil)},
+		{"parent case preserved", ParseRequest{Options: kv("mode", "macvlan", "parent", "ETH0.10")}, parentWant("ETH0.10", ModeMacvlan, nil)},
+		{"parent value trimmed", ParseRequest{Options: kv("mode", "macvlan", "parent", " eth0.10 ")}, parentWant("eth0.10", ModeMacvlan, nil)},
+		{"parent key upper case", ParseRequest{Options: kv("MODE", "macvlan", "PARENT", "eth0.10")}, parentWant("eth0.10", ModeMacvlan, nil)},
+		{"parent in global scope", ParseRequest{Options: onParent("macvlan"), GlobalScope: true}, parentWant("eth0.10", ModeMacvlan, nil)},
+		{"parent with EnableIPv6", ParseRequest{Options: onParent("ipvlan"), EnableIPv6: true},
+			parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.EnableIPv6 = true })},
+		{"parent ignores VtepDevFlag", ParseRequest{Options: onParent("macvlan"), VtepDevFlag: "eth1"}, parentWant("eth0.10", ModeMacvlan, nil)},
+
+		// parent segments: hostGateway
+		{"parent macvlan hostGateway true", ParseRequest{Options: onParent("macvlan", "hostGateway", "true")},
+			parentWant("eth0.10", ModeMacvlan, func(c *NetworkConfig) { c.HostGateway = true })},
+		{"parent macvlan bridge hostGateway true in global scope", ParseRequest{Options: onParent("macvlan", "macvlan_mode", "bridge", "hostGateway", "yes"), GlobalScope: true},
+			parentWant("eth0.10", ModeMacvlan, func(c *NetworkConfig) { c.HostGateway = true })},
+		{"parent ipvlan l2 hostGateway true", ParseRequest{Options: onParent("ipvlan", "hostGateway", "true")},
+			parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.HostGateway = true })},
+		{"parent macvlan hostGateway false", ParseRequest{Options: onParent("macvlan", "hostGateway", "false")},
+			parentWant("eth0.10", ModeMacvlan, nil)},
+		{"parent macvlan private hostGateway false", ParseRequest{Options: onParent("macvlan", "macvlan_mode", "private", "hostGateway", "false")},
+			parentWant("eth0.10", ModeMacvlan, func(c *NetworkConfig) { c.MacvlanMode = "private" })},
+		{"parent ipvlan l3s hostGateway false", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "l3s", "hostGateway", "0")},
+			parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode = "l3s" })},
+	}
+
+	// Every sub-option value, on a parent and on a VXLAN segment (where the
+	// default hostGateway says whether the host can be the gateway).
+	for _, m := range []struct {
+		v      string
+		hostGW bool
+	}{{"bridge", true}, {"private", false}, {"vepa", false}, {"passthru", false}} {
+		cases = append(cases,
+			goodCase{"macvlan_mode=" + m.v + " on parent", ParseRequest{Options: onParent("macvlan", "macvlan_mode", m.v)},
+				parentWant("eth0.10", ModeMacvlan, func(c *NetworkConfig) { c.MacvlanMode = m.v })},
+			goodCase{"macvlan_mode=" + strings.ToUpper(m.v) + " on VXLAN", ParseRequest{Options: vni42("mode", "macvlan", "Macvlan_Mode", strings.ToUpper(m.v))},
+				vxlanMode(ModeMacvlan, func(c *NetworkConfig) { c.MacvlanMode, c.HostGateway = m.v, m.hostGW })},
+			goodCase{"macvlan_mode=" + m.v + " on VXLAN in global scope", ParseRequest{Options: vni42("mode", "macvlan", "macvlan_mode", m.v), GlobalScope: true},
+				vxlanMode(ModeMacvlan, func(c *NetworkConfig) { c.MacvlanMode, c.HostGateway = m.v, false })},
+			goodCase{"macvlan_mode=" + m.v + " internal", ParseRequest{Options: kv("mode", "macvlan", "macvlan_mode", m.v)},
+				internalMode(ModeMacvlan, func(c *NetworkConfig) { c.MacvlanMode = m.v })},
+		)
+	}
+	for _, m := range []struct {
+		v      string
+		hostGW bool
+	}{{"l2", true}, {"l3", false}, {"l3s", false}} {
+		cases = append(cases,
+			goodCase{"ipvlan_mode=" + m.v + " on parent", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", m.v)},
+				parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode = m.v })},
+			goodCase{"ipvlan_mode=" + strings.ToUpper(m.v) + " on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan", "IPVLAN_MODE", strings.ToUpper(m.v))},
+				vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode, c.HostGateway = m.v, m.hostGW })},
+			goodCase{"ipvlan_mode=" + m.v + " on VXLAN in global scope", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", m.v), GlobalScope: true},
+				vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode, c.HostGateway = m.v, false })},
+		)
+	}
+	for _, f := range []string{"bridge", "private", "vepa"} {
+		cases = append(cases,
+			goodCase{"ipvlan_flag=" + f + " on parent", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", f)},
+				parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.IpvlanFlag = f })},
+			goodCase{"ipvlan_flag=" + strings.ToUpper(f) + " on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_flag", strings.ToUpper(f))},
+				vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanFlag = f })},
+			goodCase{"ipvlan_flag=" + f + " with l3 on parent", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "l3", "ipvlan_flag", f)},
+				parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode, c.IpvlanFlag = "l3", f })},
+		)
 	}
 	return cases
 }
@@ -386,6 +556,8 @@ func badCases() []badCase {
 		{"docker mtu 65536", ParseRequest{Options: vni42("com.docker.network.driver.mtu", "65536")}, "com.docker.network.driver.mtu"},
 		{"docker mtu word", ParseRequest{Options: vni42("com.docker.network.driver.mtu", "x")}, "com.docker.network.driver.mtu"},
 		{"docker mtu conflicts with bridgeMTU", ParseRequest{Options: vni42("com.docker.network.driver.mtu", "1400", "bridgeMTU", "1500")}, "bridgeMTU"},
+		{"docker mtu conflict names docker key", ParseRequest{Options: vni42("com.docker.network.driver.mtu", "1400", "bridgeMTU", "1500")}, "com.docker.network.driver.mtu"},
+		{"docker mtu conflicts with bridgeMTU internal", ParseRequest{Options: kv("com.docker.network.driver.mtu", "9000", "bridgeMTU", "1500")}, "bridgeMTU"},
 
 		// keys
 		{"unknown key", ParseRequest{Options: vni42("VxlanIdent", "1")}, "VxlanIdent"},
@@ -401,15 +573,93 @@ func badCases() []badCase {
 		{"hostGateway true on internal network", ParseRequest{Options: kv("hostGateway", "true")}, "hostGateway"},
 		{"hostGateway true with --internal", ParseRequest{Options: kv("hostGateway", "yes"), Internal: true}, "hostGateway"},
 
-		// not available in this version
-		{"mode macvlan", ParseRequest{Options: vni42("mode", "macvlan")}, "mode"},
-		{"mode ipvlan", ParseRequest{Options: vni42("mode", "ipvlan")}, "mode"},
+		// mode and its sub-options: bad values
 		{"mode unknown", ParseRequest{Options: vni42("mode", "tap")}, "mode"},
-		{"parent", ParseRequest{Options: kv("parent", "eth0.10")}, "parent"},
+		{"mode empty", ParseRequest{Options: vni42("mode", "")}, "mode"},
+		{"mode a macvlan_mode value", ParseRequest{Options: vni42("mode", "vepa")}, "mode"},
+		{"mode an ipvlan_mode value", ParseRequest{Options: vni42("mode", "l2")}, "mode"},
+		{"mode with suffix", ParseRequest{Options: vni42("mode", "macvlan-bridge")}, "mode"},
+		{"mode overlay", ParseRequest{Options: kv("mode", "overlay")}, "mode"},
+		{"macvlan_mode source", ParseRequest{Options: onParent("macvlan", "macvlan_mode", "source")}, "macvlan_mode"},
+		{"macvlan_mode empty", ParseRequest{Options: onParent("macvlan", "macvlan_mode", "")}, "macvlan_mode"},
+		{"macvlan_mode l2", ParseRequest{Options: vni42("mode", "macvlan", "macvlan_mode", "l2")}, "macvlan_mode"},
+		{"ipvlan_mode l4", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "l4")}, "ipvlan_mode"},
+		{"ipvlan_mode empty", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "")}, "ipvlan_mode"},
+		{"ipvlan_mode bridge", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", "bridge")}, "ipvlan_mode"},
+		{"ipvlan_flag passthru", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", "passthru")}, "ipvlan_flag"},
+		{"ipvlan_flag l2", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", "l2")}, "ipvlan_flag"},
+		{"ipvlan_flag empty", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", "")}, "ipvlan_flag"},
+
+		// sub-options of another mode
+		{"macvlan_mode with default mode", ParseRequest{Options: vni42("macvlan_mode", "bridge")}, "macvlan_mode"},
+		{"macvlan_mode with mode=bridge", ParseRequest{Options: vni42("mode", "bridge", "macvlan_mode", "bridge")}, "macvlan_mode"},
+		{"macvlan_mode with mode=ipvlan", ParseRequest{Options: onParent("ipvlan", "macvlan_mode", "bridge")}, "macvlan_mode"},
+		{"macvlan_mode internal without mode", ParseRequest{Options: kv("macvlan_mode", "private")}, "macvlan_mode"},
+		{"ipvlan_mode with default mode", ParseRequest{Options: vni42("ipvlan_mode", "l2")}, "ipvlan_mode"},
+		{"ipvlan_mode with mode=macvlan", ParseRequest{Options: onParent("macvlan", "ipvlan_mode", "l2")}, "ipvlan_mode"},
+		{"ipvlan_flag with default mode", ParseRequest{Options: vni42("ipvlan_flag", "bridge")}, "ipvlan_flag"},
+		{"ipvlan_flag with mode=macvlan", ParseRequest{Options: onParent("macvlan", "ipvlan_flag", "bridge")}, "ipvlan_flag"},
+		{"ipvlan_flag with mode=bridge internal", ParseRequest{Options: kv("mode", "bridge", "ipvlan_flag", "vepa")}, "ipvlan_flag"},
+
+		// parent: bad values
+		{"parent VID 0", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.0")}, "parent"},
+		{"parent VID 4095", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.4095")}, "parent"},
+		{"parent VID with a leading zero", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.010")}, "parent"},
+		{"parent VID negative", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.-1")}, "parent"},
+		{"parent VID huge", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.99999999")}, "parent"},
+		{"parent VID without interface", ParseRequest{Options: kv("mode", "macvlan", "parent", ".10")}, "parent"},
+		{"parent empty", ParseRequest{Options: kv("mode", "macvlan", "parent", "")}, "parent"},
+		{"parent blank", ParseRequest{Options: kv("mode", "macvlan", "parent", "  ")}, "parent"},
+		{"parent 16 chars", ParseRequest{Options: kv("mode", "macvlan", "parent", "abcdefghijklmnop")}, "parent"},
+		{"parent VLAN 16 chars", ParseRequest{Options: kv("mode", "macvlan", "parent", "abcdefghijk.4094")}, "parent"},
+		{"parent slash", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth/0")}, "parent"},
+		{"parent colon", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0:1")}, "parent"},
+		{"parent space", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0 10")}, "parent"},
+		{"parent dot", ParseRequest{Options: kv("mode", "macvlan", "parent", ".")}, "parent"},
+		{"parent non-ASCII", ParseRequest{Options: kv("mode", "macvlan", "parent", "éth0")}, "parent"},
+		{"parent twice", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0", "PARENT", "eth0")}, "parent"},
+
+		// parent: combinations
+		{"parent with default mode", ParseRequest{Options: kv("parent", "eth0.10")}, "parent"},
+		{"parent with mode=bridge", ParseRequest{Options: onParent("bridge")}, "parent"},
+		{"parent with mode=BRIDGE plain", ParseRequest{Options: kv("mode", "BRIDGE", "parent", "eth0")}, "parent"},
 		{"parent with VxlanId", ParseRequest{Options: vni42("parent", "eth0")}, "parent"},
-		{"macvlan_mode", ParseRequest{Options: vni42("macvlan_mode", "bridge")}, "macvlan_mode"},
-		{"ipvlan_mode", ParseRequest{Options: vni42("ipvlan_mode", "l2")}, "ipvlan_mode"},
-		{"ipvlan_flag", ParseRequest{Options: vni42("ipvlan_flag", "bridge")}, "ipvlan_flag"},
+		{"parent with VxlanId macvlan", ParseRequest{Options: vni42("mode", "macvlan", "parent", "eth0.10")}, "parent"},
+		{"parent with VxlanId ipvlan", ParseRequest{Options: vni42("mode", "ipvlan", "parent", "eth0")}, "parent"},
+		{"parent with --internal", ParseRequest{Options: onParent("macvlan"), Internal: true}, "parent"},
+		{"parent ipvlan with --internal", ParseRequest{Options: onParent("ipvlan"), Internal: true}, "parent"},
+		{"parent with Peers", ParseRequest{Options: onParent("macvlan", "Peers", "192.0.2.1")}, "Peers"},
+		{"parent with VtepDev", ParseRequest{Options: onParent("ipvlan", "VtepDev", "eth1")}, "VtepDev"},
+		{"parent with Port", ParseRequest{Options: onParent("macvlan", "Port", "4789")}, "Port"},
+		{"parent with vxlanName", ParseRequest{Options: onParent("macvlan", "vxlanName", "vx10")}, "vxlanName"},
+		{"parent with Learning", ParseRequest{Options: onParent("ipvlan", "learning", "false")}, "Learning"},
+
+		// hostGateway=true where the host cannot be the gateway
+		{"hostGateway true macvlan internal", ParseRequest{Options: kv("mode", "macvlan", "hostGateway", "true")}, "hostGateway"},
+		{"hostGateway true ipvlan --internal", ParseRequest{Options: kv("mode", "ipvlan", "hostGateway", "true"), Internal: true}, "hostGateway"},
+		{"hostGateway true ipvlan l3 on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", "l3", "hostGateway", "true")}, "hostGateway"},
+		{"hostGateway true ipvlan l3s on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", "l3s", "hostGateway", "true")}, "hostGateway"},
+		{"hostGateway true ipvlan l3 on parent", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "l3", "hostGateway", "true")}, "hostGateway"},
+		{"hostGateway true ipvlan l3s on parent global", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "l3s", "hostGateway", "1"), GlobalScope: true}, "hostGateway"},
+	}
+	for _, m := range []string{"private", "vepa", "passthru"} {
+		cases = append(cases,
+			badCase{"hostGateway true macvlan " + m + " on VXLAN", ParseRequest{Options: vni42("mode", "macvlan", "macvlan_mode", m, "hostGateway", "true")}, "hostGateway"},
+			badCase{"hostGateway true macvlan " + m + " on parent", ParseRequest{Options: onParent("macvlan", "macvlan_mode", m, "hostGateway", "true")}, "hostGateway"},
+		)
+	}
+
+	// The bridge attachment's options with another mode.
+	for _, o := range [][2]string{
+		{"bridgeName", "br0"}, {"bridgeMTU", "1500"}, {"bridgeHardwareAddr", "02:00:00:00:00:01"}, {"bridgeTxQLen", "1000"},
+	} {
+		for _, m := range []string{"macvlan", "ipvlan"} {
+			cases = append(cases,
+				badCase{o[0] + " with mode=" + m + " on VXLAN", ParseRequest{Options: vni42("mode", m, o[0], o[1])}, o[0]},
+				badCase{o[0] + " with mode=" + m + " on parent", ParseRequest{Options: onParent(m, o[0], o[1])}, o[0]},
+				badCase{o[0] + " with mode=" + m + " internal", ParseRequest{Options: kv("mode", m, o[0], o[1])}, o[0]},
+			)
+		}
 	}
 
 	for _, m := range []string{
@@ -432,8 +682,6 @@ func badCases() []badCase {
 	}
 	return cases
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func TestParseNetworkConfigGood(t *testing.T) {
 	for _, tc := range goodCases() {
@@ -513,7 +761,7 @@ func TestParseNetworkConfigDockerMTUTwice(t *testing.T) {
 	req := ParseRequest{Options: vni42("com.docker.network.driver.mtu", "1400", "COM.DOCKER.NETWORK.DRIVER.MTU", "9000")}
 	got, err := ParseNetworkConfig(req)
 	if err == nil {
-		t.Fatalf("%v is accepted, Bridge.MTU=%d; want an error naming com.docker.network.driver.mtu", req.Options, got.Bridge.MTU)
+		t.Fatalf("%v is accepted, MTU=%d; want an error naming com.docker.network.driver.mtu", req.Options, got.MTU)
 	}
 	assertNamesOption(t, err, "com.docker.network.driver.mtu")
 }
@@ -558,30 +806,173 @@ func FuzzParseNetworkConfig(f *testing.F) {
 			return
 		}
 		// Whatever parses is self-consistent.
-		if cfg.VXLAN == nil && !cfg.Internal {
-			t.Errorf("%v: no segment but not internal", req.Options)
-		}
-		if cfg.Internal && cfg.HostGateway {
-			t.Errorf("%v: internal network with a host gateway", req.Options)
-		}
-		if v := cfg.VXLAN; v != nil {
-			if v.VNI < 1 || v.VNI > 1<<24-1 {
-				t.Errorf("%v: VNI %d out of range", req.Options, v.VNI)
-			}
-			if v.Port < 1 || v.Port > 65535 {
-				t.Errorf("%v: Port %d out of range", req.Options, v.Port)
-			}
-			if v.PortLow > v.PortHigh {
-				t.Errorf("%v: PortLow %d > PortHigh %d", req.Options, v.PortLow, v.PortHigh)
-			}
-			if len(v.Name) > maxIfNameLen || len(v.VtepDev) > maxIfNameLen {
-				t.Errorf("%v: interface name too long", req.Options)
-			}
-		}
-		if cfg.Mode != ModeBridge {
-			t.Errorf("%v: mode %q", req.Options, cfg.Mode)
-		}
+		checkConfigInvariants(t, req, cfg)
 	})
+}
+
+// checkConfigInvariants checks what holds for every configuration that parses.
+func checkConfigInvariants(t *testing.T, req ParseRequest, cfg NetworkConfig) {
+	t.Helper()
+	segments := 0
+	for _, set := range []bool{cfg.VXLAN != nil, cfg.Parent != "", cfg.Internal} {
+		if set {
+			segments++
+		}
+	}
+	if segments != 1 {
+		t.Errorf("%v: %d segments (VXLAN %v, Parent %q, Internal %v), want exactly one",
+			req.Options, segments, cfg.VXLAN != nil, cfg.Parent, cfg.Internal)
+	}
+	if req.Internal && !cfg.Internal {
+		t.Errorf("%v: --internal network parsed as not internal", req.Options)
+	}
+	if cfg.Internal && cfg.HostGateway {
+		t.Errorf("%v: internal network with a host gateway", req.Options)
+	}
+	if cfg.routedIpvlan() && cfg.HostGateway {
+		t.Errorf("%v: ipvlan %s network with a host gateway", req.Options, cfg.IpvlanMode)
+	}
+	if cfg.Mode == ModeMacvlan && cfg.MacvlanMode != "bridge" && cfg.HostGateway {
+		t.Errorf("%v: macvlan %s network with a host gateway", req.Options, cfg.MacvlanMode)
+	}
+	if cfg.MTU != 0 && (cfg.MTU < 68 || cfg.MTU > 65535) {
+		t.Errorf("%v: MTU %d out of range", req.Options, cfg.MTU)
+	}
+	if cfg.Bridge.MTU != 0 && cfg.MTU != cfg.Bridge.MTU {
+		t.Errorf("%v: MTU %d but Bridge.MTU %d", req.Options, cfg.MTU, cfg.Bridge.MTU)
+	}
+	switch cfg.Mode {
+	case ModeBridge:
+		if cfg.Parent != "" {
+			t.Errorf("%v: mode bridge on parent %q", req.Options, cfg.Parent)
+		}
+		if cfg.MacvlanMode != "" || cfg.IpvlanMode != "" || cfg.IpvlanFlag != "" {
+			t.Errorf("%v: mode bridge with macvlan/ipvlan sub-options %+v", req.Options, cfg)
+		}
+	case ModeMacvlan:
+		if !slices.Contains([]string{"bridge", "private", "vepa", "passthru"}, cfg.MacvlanMode) {
+			t.Errorf("%v: macvlan_mode %q", req.Options, cfg.MacvlanMode)
+		}
+		if cfg.IpvlanMode != "" || cfg.IpvlanFlag != "" || !reflect.DeepEqual(cfg.Bridge, BridgeConfig{}) {
+			t.Errorf("%v: mode macvlan with another mode's options %+v", req.Options, cfg)
+		}
+	case ModeIpvlan:
+		if !slices.Contains([]string{"l2", "l3", "l3s"}, cfg.IpvlanMode) {
+			t.Errorf("%v: ipvlan_mode %q", req.Options, cfg.IpvlanMode)
+		}
+		if !slices.Contains([]string{"bridge", "private", "vepa"}, cfg.IpvlanFlag) {
+			t.Errorf("%v: ipvlan_flag %q", req.Options, cfg.IpvlanFlag)
+		}
+		if cfg.MacvlanMode != "" || !reflect.DeepEqual(cfg.Bridge, BridgeConfig{}) {
+			t.Errorf("%v: mode ipvlan with another mode's options %+v", req.Options, cfg)
+		}
+	default:
+		t.Errorf("%v: mode %q", req.Options, cfg.Mode)
+	}
+	if p := cfg.Parent; p != "" {
+		if len(p) > maxIfNameLen || strings.ContainsAny(p, "/: ") {
+			t.Errorf("%v: bad parent name %q", req.Options, p)
+		}
+		if i := strings.LastIndexByte(p, '.'); i >= 0 {
+			if _, err := strconv.Atoi(p[i+1:]); err == nil {
+				if base, vid, ok := cfg.vlanID(); !ok || base == "" || vid < 1 || vid > 4094 {
+					t.Errorf("%v: parent %q has a numeric suffix but vlanID() = %q, %d, %v", req.Options, p, base, vid, ok)
+				}
+			}
+		}
+	}
+	if v := cfg.VXLAN; v != nil {
+		if v.VNI < 1 || v.VNI > 1<<24-1 {
+			t.Errorf("%v: VNI %d out of range", req.Options, v.VNI)
+		}
+		if v.Port < 1 || v.Port > 65535 {
+			t.Errorf("%v: Port %d out of range", req.Options, v.Port)
+		}
+		if v.PortLow > v.PortHigh {
+			t.Errorf("%v: PortLow %d > PortHigh %d", req.Options, v.PortLow, v.PortHigh)
+		}
+		if len(v.Name) > maxIfNameLen || len(v.VtepDev) > maxIfNameLen {
+			t.Errorf("%v: interface name too long", req.Options)
+		}
+	}
+}
+
+// TestParseGoodCasesInvariants checks the fuzz invariants on every good case.
+func TestParseGoodCasesInvariants(t *testing.T) {
+	for _, tc := range goodCases() {
+		cfg, err := ParseNetworkConfig(tc.req)
+		if err != nil {
+			continue // reported by TestParseNetworkConfigGood
+		}
+		checkConfigInvariants(t, tc.req, cfg)
+	}
+}
+
+func TestRoutedIpvlan(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  NetworkConfig
+		want bool
+	}{
+		{NetworkConfig{Mode: ModeBridge}, false},
+		{NetworkConfig{Mode: ModeMacvlan, MacvlanMode: "bridge"}, false},
+		{NetworkConfig{Mode: ModeMacvlan, MacvlanMode: "private"}, false},
+		{NetworkConfig{Mode: ModeIpvlan, IpvlanMode: "l2", IpvlanFlag: "bridge"}, false},
+		{NetworkConfig{Mode: ModeIpvlan, IpvlanMode: "l3", IpvlanFlag: "bridge"}, true},
+		{NetworkConfig{Mode: ModeIpvlan, IpvlanMode: "l3s", IpvlanFlag: "vepa"}, true},
+	} {
+		if got := tc.cfg.routedIpvlan(); got != tc.want {
+			t.Errorf("%+v.routedIpvlan() = %v, want %v", tc.cfg, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		opts map[string]string
+		want bool
+	}{
+		{onParent("ipvlan"), false},
+		{onParent("ipvlan", "ipvlan_mode", "l3"), true},
+		{vni42("mode", "ipvlan", "ipvlan_mode", "L3S"), true},
+		{onParent("macvlan"), false},
+		{vni42(), false},
+	} {
+		cfg, err := ParseNetworkConfig(ParseRequest{Options: tc.opts})
+		if err != nil {
+			t.Fatalf("%v: %v", tc.opts, err)
+		}
+		if got := cfg.routedIpvlan(); got != tc.want {
+			t.Errorf("parse of %v: routedIpvlan() = %v, want %v", tc.opts, got, tc.want)
+		}
+	}
+}
+
+func TestVlanID(t *testing.T) {
+	for _, tc := range []struct {
+		parent string
+		base   string
+		vid    int
+		ok     bool
+	}{
+		{"eth0.10", "eth0", 10, true},
+		{"eth0.1", "eth0", 1, true},
+		{"bond0.4094", "bond0", 4094, true},
+		{"abcdefghij.4094", "abcdefghij", 4094, true},
+		{"bond0.100.20", "bond0.100", 20, true}, // the VID follows the last '.'
+		{"", "", 0, false},
+		{"eth0", "", 0, false},
+		{"br.lan", "", 0, false},
+		{"eth0.0", "", 0, false},
+		{"eth0.4095", "", 0, false},
+		{"eth0.-1", "", 0, false},
+		{"eth0.010", "", 0, false}, // one spelling per VLAN
+		{"eth0.+5", "", 0, false},
+		{".10", "", 0, false},
+		{"eth0.", "", 0, false},
+	} {
+		cfg := NetworkConfig{Mode: ModeMacvlan, Parent: tc.parent}
+		base, vid, ok := cfg.vlanID()
+		if base != tc.base || vid != tc.vid || ok != tc.ok {
+			t.Errorf("vlanID() of parent %q = %q, %d, %v; want %q, %d, %v", tc.parent, base, vid, ok, tc.base, tc.vid, tc.ok)
+		}
+	}
 }
 
 // addSeed adds req to the corpus as (up to) three key/value pairs.
