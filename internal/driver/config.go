@@ -1,6 +1,10 @@
 package driver
 
-import "net"
+import (
+	"net"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+)
 
 // Mode is how containers are attached to a network's segment.
 type Mode string
@@ -43,31 +47,10 @@ func (c *NetworkConfig) vlanID() (base string, vid int, ok bool) {
 	return splitVlanParent(c.Parent)
 }
 
-// VXLANConfig is the VXLAN segment: the semantics of `ip link add type vxlan`.
+// VXLANConfig is the VXLAN segment: the vxlan link's settings and its name.
 type VXLANConfig struct {
-	VNI      int
-	VtepDev  string
-	SrcAddr  net.IP
-	Group    net.IP
-	Peers    []net.IP
-	Port     int
-	PortLow  int
-	PortHigh int
-	TTL      int
-	TOS      int
-	Learning bool
-	Proxy    bool
-	RSC      bool
-	L2miss   bool
-	L3miss   bool
-	NoAge    bool
-	GBP      bool
-	Age      int
-	Limit    int
-	Name     string
-	MTU      int // 0 until derived from the underlay at create time
-	MAC      net.HardwareAddr
-	TxQLen   int
+	links.VxlanParams
+	Name string // "" until derived
 }
 
 // BridgeConfig is the bridge attachment's per-network bridge.

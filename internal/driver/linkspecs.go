@@ -17,14 +17,7 @@ func linksBridge(n *network) links.BridgeSpec {
 }
 
 func linksVxlan(n *network, v *VXLANConfig) links.VxlanSpec {
-	return links.VxlanSpec{
-		Name: vxlanName(n), NetworkID: n.ID, Bridge: bridgeName(n),
-		VNI: v.VNI, VtepDev: v.VtepDev, SrcAddr: v.SrcAddr, Group: v.Group, Peers: v.Peers,
-		Port: v.Port, PortLow: v.PortLow, PortHigh: v.PortHigh, TTL: v.TTL, TOS: v.TOS,
-		Learning: v.Learning, Proxy: v.Proxy, RSC: v.RSC, L2miss: v.L2miss, L3miss: v.L3miss,
-		NoAge: v.NoAge, GBP: v.GBP, Age: v.Age, Limit: v.Limit,
-		MTU: v.MTU, MAC: v.MAC, TxQLen: v.TxQLen,
-	}
+	return links.VxlanSpec{Name: vxlanName(n), NetworkID: n.ID, Bridge: bridgeName(n), VxlanParams: v.VxlanParams}
 }
 
 func linksVeth(n *network, e *endpoint) links.VethSpec {

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
 
 // Option keys Docker itself sets or documents for every driver.
@@ -78,7 +80,7 @@ func ParseNetworkConfig(r ParseRequest) (NetworkConfig, error) {
 	p := &parse{seen: map[string]string{}}
 	p.cfg.Mode = ModeBridge
 	p.cfg.HostGateway = !r.GlobalScope
-	p.vxlan = VXLANConfig{Port: DefaultVXLANPort, Learning: true, TOS: tosInherit}
+	p.vxlan = VXLANConfig{VxlanParams: links.VxlanParams{Port: DefaultVXLANPort, Learning: true, TOS: tosInherit}}
 
 	for _, k := range sortedKeys(r.Options) { // deterministic first error
 		if err := p.apply(k, r.Options[k]); err != nil {

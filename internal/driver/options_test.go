@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
 
 // kv builds an options map from key, value pairs.
@@ -33,7 +35,7 @@ func vni42(pairs ...string) map[string]string {
 // vxlanWant is the parse of a plain VxlanId=42 network in local scope,
 // changed by edit (which may be nil).
 func vxlanWant(edit func(c *NetworkConfig, v *VXLANConfig)) NetworkConfig {
-	v := &VXLANConfig{VNI: 42, Port: DefaultVXLANPort, Learning: true, TOS: tosInherit}
+	v := &VXLANConfig{VxlanParams: links.VxlanParams{VNI: 42, Port: DefaultVXLANPort, Learning: true, TOS: tosInherit}}
 	c := NetworkConfig{Mode: ModeBridge, VXLAN: v, HostGateway: true}
 	if edit != nil {
 		edit(&c, v)

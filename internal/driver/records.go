@@ -70,34 +70,23 @@ func (d *Driver) loadEndpoint(id string) (*endpoint, error) {
 	return &e, nil
 }
 
-func (d *Driver) networks() ([]network, error) {
-	var all []network
-	err := d.store.List(bucketNetworks, func(_ string, decode func(any) error) error {
-		var n network
-		if err := decode(&n); err != nil {
-			return err
-		}
-		all = append(all, n)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list networks: %w", err)
-	}
-	return all, nil
-}
+func (d *Driver) networks() ([]network, error) { return listAll[network](d.store, bucketNetworks) }
 
-func (d *Driver) endpoints() ([]endpoint, error) {
-	var all []endpoint
-	err := d.store.List(bucketEndpoints, func(_ string, decode func(any) error) error {
-		var e endpoint
-		if err := decode(&e); err != nil {
+func (d *Driver) endpoints() ([]endpoint, error) { return listAll[endpoint](d.store, bucketEndpoints) }
+
+// listAll decodes every record of a bucket.
+func listAll[T any](s Store, bucket string) ([]T, error) {
+	var all []T
+	err := s.List(bucket, func(_ string, decode func(any) error) error {
+		var v T
+		if err := decode(&v); err != nil {
 			return err
 		}
-		all = append(all, e)
+		all = append(all, v)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list endpoints: %w", err)
+		return nil, fmt.Errorf("list %s: %w", bucket, err)
 	}
 	return all, nil
 }

@@ -9,33 +9,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// VxlanSpec describes a network's vxlan link and its flood list.
+// VxlanParams are a vxlan link's settings, with the semantics of
+// `ip link add ... type vxlan`, and its flood list.
+type VxlanParams struct {
+	VNI      int
+	VtepDev  string
+	SrcAddr  net.IP
+	Group    net.IP
+	Peers    []net.IP // head-end replication; the host's own addresses are skipped
+	Port     int
+	PortLow  int
+	PortHigh int
+	TTL      int
+	TOS      int
+	Learning bool
+	Proxy    bool
+	RSC      bool
+	L2miss   bool
+	L3miss   bool
+	NoAge    bool
+	GBP      bool
+	Age      int
+	Limit    int
+	MTU      int
+	MAC      net.HardwareAddr
+	TxQLen   int
+}
+
+// VxlanSpec describes a network's vxlan link.
 type VxlanSpec struct {
 	Name      string
 	NetworkID string
 	Bridge    string // bridge to enslave the vxlan link to; "" for none
-	VNI       int
-	VtepDev   string
-	SrcAddr   net.IP
-	Group     net.IP
-	Peers     []net.IP // head-end replication; the host's own addresses are skipped
-	Port      int
-	PortLow   int
-	PortHigh  int
-	TTL       int
-	TOS       int
-	Learning  bool
-	Proxy     bool
-	RSC       bool
-	L2miss    bool
-	L3miss    bool
-	NoAge     bool
-	GBP       bool
-	Age       int
-	Limit     int
-	MTU       int
-	MAC       net.HardwareAddr
-	TxQLen    int
+	VxlanParams
 }
 
 // EnsureVxlan creates the vxlan link unless it exists as ours, enslaves it to
