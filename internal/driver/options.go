@@ -45,20 +45,23 @@ type parse struct {
 	dockerMTU int
 }
 
-// options lists every key the driver accepts, matched case-insensitively.
-var options = func() map[string]option {
-	list := append(vxlanOptions(), attachmentOptions()...)
-	m := make(map[string]option, len(list))
-	for _, o := range list {
-		m[strings.ToLower(o.name)] = o
+// allOptions lists every key the driver accepts.
+func allOptions() []option { return append(vxlanOptions(), attachmentOptions()...) }
+
+// lookupOption finds an option by key, case-insensitively.
+func lookupOption(key string) (option, bool) {
+	for _, o := range allOptions() {
+		if strings.EqualFold(o.name, key) {
+			return o, true
+		}
 	}
-	return m
-}()
+	return option{}, false
+}
 
 // OptionNames returns the canonical option names, sorted.
 func OptionNames() []string {
-	names := make([]string, 0, len(options))
-	for _, o := range options {
+	var names []string
+	for _, o := range allOptions() {
 		names = append(names, o.name)
 	}
 	sort.Strings(names)
@@ -113,7 +116,7 @@ func (p *parse) apply(key, value string) error {
 		p.dockerMTU = n
 		return nil
 	}
-	o, known := options[lk]
+	o, known := lookupOption(key)
 	if !known {
 		if strings.HasPrefix(lk, dockerKeyPrefix) {
 			return nil // Docker's own labels, set by the daemon for every driver

@@ -20,26 +20,34 @@ type ChildSpec struct {
 	Up     bool             // set the link up (gateways); Docker sets endpoints up
 }
 
-// Macvlan modes, as the option values spell them.
-var macvlanModes = map[string]netlink.MacvlanMode{
-	"bridge": netlink.MACVLAN_MODE_BRIDGE, "private": netlink.MACVLAN_MODE_PRIVATE,
-	"vepa": netlink.MACVLAN_MODE_VEPA, "passthru": netlink.MACVLAN_MODE_PASSTHRU,
+// macvlanMode maps the option value to the kernel's mode.
+func macvlanMode(s string) (netlink.MacvlanMode, bool) {
+	switch s {
+	case "bridge":
+		return netlink.MACVLAN_MODE_BRIDGE, true
+	case "private":
+		return netlink.MACVLAN_MODE_PRIVATE, true
+	case "vepa":
+		return netlink.MACVLAN_MODE_VEPA, true
+	case "passthru":
+		return netlink.MACVLAN_MODE_PASSTHRU, true
+	}
+	return 0, false
 }
 
-// Ipvlan modes and flags, as the option values spell them.
-var (
-	ipvlanModes = map[string]netlink.IPVlanMode{
-		"l2": netlink.IPVLAN_MODE_L2, "l3": netlink.IPVLAN_MODE_L3, "l3s": netlink.IPVLAN_MODE_L3S,
-	}
-	ipvlanFlags = map[string]netlink.IPVlanFlag{
-		"bridge": netlink.IPVLAN_FLAG_BRIDGE, "private": netlink.IPVLAN_FLAG_PRIVATE, "vepa": netlink.IPVLAN_FLAG_VEPA,
-	}
-)
+// ipvlanMode maps the option values to the kernel's mode and flag.
+func ipvlanMode(mode, flag string) (netlink.IPVlanMode, netlink.IPVlanFlag, bool) {
+	m := map[string]netlink.IPVlanMode{"l2": netlink.IPVLAN_MODE_L2, "l3": netlink.IPVLAN_MODE_L3, "l3s": netlink.IPVLAN_MODE_L3S}
+	f := map[string]netlink.IPVlanFlag{"bridge": netlink.IPVLAN_FLAG_BRIDGE, "private": netlink.IPVLAN_FLAG_PRIVATE, "vepa": netlink.IPVLAN_FLAG_VEPA}
+	mv, okm := m[mode]
+	fv, okf := f[flag]
+	return mv, fv, okm && okf
+}
 
 // EnsureMacvlan creates a macvlan child in mode ("bridge", "private",
 // "vepa" or "passthru") unless it exists as ours.
 func (k *Kernel) EnsureMacvlan(s ChildSpec, mode string) error {
-	m, ok := macvlanModes[mode]
+	m, ok := macvlanMode(mode)
 	if !ok {
 		return fmt.Errorf("unknown macvlan mode %q", mode)
 	}
@@ -53,9 +61,8 @@ func (k *Kernel) EnsureMacvlan(s ChildSpec, mode string) error {
 // flag ("bridge", "private", "vepa") unless it exists as ours. Ipvlan
 // children share their parent's MAC.
 func (k *Kernel) EnsureIpvlan(s ChildSpec, mode, flag string) error {
-	m, okm := ipvlanModes[mode]
-	f, okf := ipvlanFlags[flag]
-	if !okm || !okf {
+	m, f, ok := ipvlanMode(mode, flag)
+	if !ok {
 		return fmt.Errorf("unknown ipvlan mode %q or flag %q", mode, flag)
 	}
 	return k.ensureChild(s, func(attrs netlink.LinkAttrs) netlink.Link {
