@@ -3,7 +3,8 @@
 #   1. installs what it needs (idempotent),
 #   2. builds the static binary,
 #   3. unit and kernel (network namespace) tests,
-#   4. end-to-end tests against a real, isolated dockerd.
+#   4. the tests needing kernel features this machine lacks, in a VM,
+#   5. end-to-end tests against a real, isolated dockerd.
 # Any skipped test counts as a failure. The last line is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,17 +36,39 @@ step() { # step NAME CMD...: run a suite, count it
 	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "=== $name FAILED"; fi
 }
 
-go_tests() {
-	local log rc=0
-	log=$(mktemp)
-	go vet ./... || return 1
-	go test -count=1 -v -timeout 10m ./... >"$log" 2>&1 || rc=$?
+# gotest_report LOG: print the verdicts of a `go test -v` log; fail on any
+# failure or skip.
+gotest_report() {
+	local log=$1 rc=0
 	grep -E '^(--- (PASS|FAIL|SKIP)|ok |FAIL|panic:)' "$log" || true
 	if grep -q -- '--- SKIP' "$log"; then
 		echo "skipped tests are failures here:"; grep -A2 -- '--- SKIP' "$log"; rc=1
 	fi
-	((rc == 0)) || tail -n 80 "$log"
+	if grep -qE -- '--- FAIL|^FAIL|^panic:' "$log"; then rc=1; fi
 	echo "go test: $(grep -c -- '--- PASS' "$log") passed, $(grep -c -- '--- FAIL' "$log") failed"
+	return "$rc"
+}
+
+go_tests() {
+	local log rc=0
+	log=$(mktemp)
+	go vet ./... && go vet -tags vmtest ./... || return 1
+	go test -count=1 -v -timeout 10m ./... >"$log" 2>&1 || rc=$?
+	gotest_report "$log" || rc=1
+	((rc == 0)) || tail -n 80 "$log"
+	rm -f "$log"
+	return "$rc"
+}
+
+# vm_tests: the tests that need ipvlan, 802.1Q and dummy, in a VM with
+# Debian's kernel (scripts/vmtest.sh).
+vm_tests() {
+	local log rc=0
+	log=$(mktemp)
+	./scripts/vmtest.sh ./internal/driver -test.v -test.run '^TestVM' >"$log" 2>&1 || rc=$?
+	gotest_report "$log" || rc=1
+	grep -q -- '--- PASS: TestVM' "$log" || { echo "no VM test ran"; rc=1; }
+	((rc == 0)) || tail -n 80 "$log"
 	rm -f "$log"
 	return "$rc"
 }
@@ -53,6 +76,7 @@ go_tests() {
 install_deps
 step build make build
 step "go tests" go_tests
+step "VM tests (ipvlan, 802.1Q, dummy)" vm_tests
 for t in test/e2e/[0-9]*.sh; do
 	step "e2e $(basename "$t")" bash "$t"
 done

@@ -19,7 +19,7 @@ type Kernel struct {
 // New returns a Kernel working in the caller's current network namespace,
 // marking links as owned by the named driver.
 func New(driver string) (*Kernel, error) {
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE) // links, addresses, routes, FDB: nothing else
 	if err != nil {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
@@ -28,7 +28,7 @@ func New(driver string) (*Kernel, error) {
 
 // NewAt returns a Kernel working in the network namespace ns.
 func NewAt(ns netns.NsHandle, driver string) (*Kernel, error) {
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("open netlink in namespace: %w", err)
 	}
