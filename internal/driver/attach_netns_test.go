@@ -89,29 +89,44 @@ func TestMacvlanHostGateway(t *testing.T) {
 	}
 }
 
-func TestMacvlanOnParentReachesRouter(t *testing.T) {
-	h := newHost(t)
-	r := netnstest.New(t)
-	// The parent is an existing interface of the host, here one end of a
-	// veth whose other end is the segment's router.
-	netnstest.Link(t, h.ns, "lan0", "192.0.2.10/24", r, "rtr0", "198.51.100.1/24")
-	create(t, h, netID, map[string]string{"parent": "lan0", "mode": "macvlan"}, subnet()...)
-	c := attach(t, h, "ep1", "198.51.100.11/24")
-	assertPing(t, c, "198.51.100.1")
-	if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep2", Address: netip.MustParsePrefix("198.51.100.12/24")}); err != nil {
-		t.Fatal(err)
-	}
-	if j, err := h.driver.Join(netID, "ep2"); err != nil || j.Gateway.String() != "198.51.100.1" {
-		t.Errorf("Join = %+v, %v; want the router 198.51.100.1 as gateway", j, err)
-	}
-	if h.kernel.Exists("vxgw-0a1b2c3d4e") {
-		t.Error("a parent segment got a host gateway by default")
-	}
-	if err := h.driver.DeleteNetwork(netID); err != nil {
-		t.Fatal(err)
-	}
-	if !h.kernel.Exists("lan0") {
-		t.Fatal("deleting the network deleted the parent it did not create")
+func TestMacvlanModesOnParent(t *testing.T) {
+	for _, mode := range []string{"bridge", "private", "vepa", "passthru"} {
+		t.Run(mode, func(t *testing.T) {
+			h := newHost(t)
+			r := netnstest.New(t)
+			// The parent is an existing interface of the host, here one end
+			// of a veth whose other end is the segment's router.
+			netnstest.Link(t, h.ns, "lan0", "192.0.2.10/24", r, "rtr0", "198.51.100.1/24")
+			create(t, h, netID, map[string]string{"parent": "lan0", "mode": "macvlan", "macvlan_mode": mode}, subnet()...)
+			if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep1", Address: netip.MustParsePrefix("198.51.100.11/24")}); err != nil {
+				t.Fatal(err)
+			}
+			if j, err := h.driver.Join(netID, "ep1"); err != nil || j.Gateway.String() != "198.51.100.1" {
+				t.Fatalf("Join = %+v, %v; want the router 198.51.100.1 as gateway", j, err)
+			}
+			c1 := netnstest.New(t)
+			netnstest.MoveLink(t, h.ns, "vxct-ep1", c1, "eth0", "198.51.100.11/24")
+			assertPing(t, c1, "198.51.100.1")
+			if mode != "passthru" {
+				attach(t, h, "ep2", "198.51.100.12/24")
+				if mode == "bridge" {
+					assertPing(t, c1, "198.51.100.12")
+				} else {
+					// private drops sibling traffic; vepa sends it to the
+					// router's port, which does not hairpin it back.
+					assertNoPing(t, c1, "198.51.100.12")
+				}
+			}
+			if h.kernel.Exists("vxgw-0a1b2c3d4e") {
+				t.Error("a parent segment got a host gateway by default")
+			}
+			if err := h.driver.DeleteNetwork(netID); err != nil {
+				t.Fatal(err)
+			}
+			if !h.kernel.Exists("lan0") {
+				t.Fatal("deleting the network deleted the parent it did not create")
+			}
+		})
 	}
 }
 
