@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -26,57 +24,11 @@ import (
 
 const pluginDir = "/run/docker/plugins"
 
+// version is stamped at build time (-ldflags -X main.version=...).
+var version = "dev"
+
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
-
-type options struct {
-	debug     bool
-	scope     string
-	vtepDev   string
-	name      string
-	socket    string
-	state     string
-	metrics   string
-	logFormat string
-}
-
-func parseFlags(args []string) (options, error) {
-	var o options
-	fs := flag.NewFlagSet("docker-vxlan-plugin", flag.ContinueOnError)
-	// Go's flag package accepts -flag and --flag alike, so the original
-	// plugin's single-dash spellings keep working.
-	fs.BoolVar(&o.debug, "debug", false, "debug logging")
-	fs.BoolVar(&o.debug, "d", false, "debug logging (short for --debug)")
-	fs.StringVar(&o.scope, "scope", "local", "capability scope reported to Docker: local or global")
-	fs.StringVar(&o.vtepDev, "vtepdev", "", "underlay device for every VXLAN network; overrides the VtepDev option")
-	fs.StringVar(&o.name, "name", "vxlan", "driver name; the socket is "+pluginDir+"/<name>.sock")
-	fs.StringVar(&o.socket, "socket", "", "explicit socket path (default derived from --name)")
-	fs.StringVar(&o.state, "state", "/var/lib/docker-vxlan-plugin/state.db", "embedded state store")
-	fs.StringVar(&o.metrics, "metrics", "", "ADDR:PORT serving Prometheus /metrics and /healthz (off when empty)")
-	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if o.scope != "local" && o.scope != "global" {
-		return o, fmt.Errorf("--scope %q: want local or global", o.scope)
-	}
-	if o.logFormat != "text" && o.logFormat != "json" {
-		return o, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
-	}
-	if o.name == "" || filepath.Base(o.name) != o.name {
-		return o, fmt.Errorf("--name %q: want a plain name", o.name)
-	}
-	if len(o.vtepDev) > 15 || strings.ContainsAny(o.vtepDev, "/: \t") {
-		return o, fmt.Errorf("--vtepdev %q: want an interface name of at most 15 characters", o.vtepDev)
-	}
-	if o.socket == "" {
-		o.socket = filepath.Join(pluginDir, o.name+".sock")
-	}
-	return o, nil
-}
 
 func newLogger(o options) *slog.Logger {
 	level := slog.LevelInfo
@@ -98,6 +50,10 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "docker-vxlan-plugin:", err)
 		os.Exit(2)
+	}
+	if o.version {
+		fmt.Println("docker-vxlan-plugin", version)
+		return
 	}
 	log := newLogger(o)
 	if err := run(o, log); err != nil {
