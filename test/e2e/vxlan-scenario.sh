@@ -3,8 +3,12 @@
 # network reach each other and a "router" with a hand-made vxlan link on the
 # same VNI (the existing segment of the README's quick start), through
 # plugin kill -9, plugin restart and dockerd restart, and are removed cleanly.
+# One body for the three ways to run the plugin: LAUNCHER=host|container|
+# managed (launch.sh); the numbered scripts set it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/launch.sh"
+echo "# launcher: $LAUNCHER, driver: $DRIVER"
 
 ROUTER_VTEP=192.0.2.254
 HOST_VTEP=192.0.2.1
@@ -31,12 +35,13 @@ second_instance_refused() {
 	fi
 	[[ $out == *"in use by another docker-vxlan-plugin"* ]] || { echo "$out"; return 1; }
 }
+no_plugin_process() { [[ -z $(driver_pids h1) ]]; }
 socket_gone() { [[ ! -S $(host_path h1 "$PLUGIN_SOCK") ]]; }
 
 # create_fails NEEDLE ARGS...: docker network create fails, naming NEEDLE.
 create_fails() {
 	local needle=$1 out; shift
-	if out=$(host_docker h1 network create -d vxlan "$@" 2>&1); then
+	if out=$(host_docker h1 network create -d "$DRIVER" "$@" 2>&1); then
 		echo "unexpectedly created: $out"; return 1
 	fi
 	grep -q -- "$needle" <<<"$out" || { echo "error does not name $needle: $out"; return 1; }
@@ -52,10 +57,10 @@ router_exec r1 bridge fdb append 00:00:00:00:00:00 dev vx42 dst "$HOST_VTEP"
 router_exec r1 ip addr add 198.51.100.1/24 dev vx42
 router_exec r1 ip link set vx42 up
 
-plugin_start h1
+driver_install h1
 
 check "network create with the quick start's options" \
-	host_docker h1 network create -d vxlan --subnet 198.51.100.0/24 --gateway 198.51.100.1 \
+	host_docker h1 network create -d "$DRIVER" --subnet 198.51.100.0/24 --gateway 198.51.100.1 \
 	-o VxlanId=42 -o Peers="$HOST_VTEP,$ROUTER_VTEP" -o hostGateway=false seg42
 for c in c1 c2; do
 	check "run $c" host_docker h1 run -d --restart always --name "$c" --network seg42 busybox:local sleep 100000
@@ -84,7 +89,7 @@ check "refused creates leave no network behind" no_network_named bad
 # Dual stack with the host as gateway.
 # Dual stack and two IPv4 subnets, with the host as gateway of each.
 check "dual-stack network with two IPv4 subnets and host gateway" \
-	host_docker h1 network create -d vxlan --ipv6 -o VxlanId=43 \
+	host_docker h1 network create -d "$DRIVER" --ipv6 -o VxlanId=43 \
 	--subnet 203.0.113.0/25 --gateway 203.0.113.1 --subnet 203.0.113.128/25 --gateway 203.0.113.129 \
 	--subnet 2001:db8:43::/64 --gateway 2001:db8:43::1 dual
 check "run c3 on the dual-stack network" host_docker h1 run -d --name c3 --network dual busybox:local sleep 100000
@@ -99,9 +104,9 @@ check "c3 routes IPv6 via the host" default_route c3 -6 "via 2001:db8:43::1"
 check "a second instance on the same state file fails fast, saying why" second_instance_refused
 
 # kill -9: the data path lives in the kernel, the state in the store.
-plugin_kill9 h1
+driver_crash h1
 check "after plugin kill -9, c1 still pings the router" ping1 c1 198.51.100.1
-plugin_start h1
+driver_recover h1
 check "after plugin restart, c1 pings c2" ping1 c1 "$c2ip"
 check "after plugin restart, a new container joins" host_docker h1 run --rm --network seg42 busybox:local ping -c 1 -W 2 198.51.100.1
 check "after plugin restart, c3 and c4 are stopped and removed" host_docker h1 rm -f c3 c4
@@ -119,7 +124,8 @@ check "network rm" host_docker h1 network rm seg42
 check "no link of the plugin is left behind" no_owned_links h1
 check "the router's own vxlan link is untouched" router_exec r1 ip link show vx42
 
-plugin_stop h1
-check "SIGTERM removes the socket" socket_gone
+driver_stop h1
+check "the plugin stopped" no_plugin_process
+[[ $LAUNCHER != host ]] || check "SIGTERM removes the socket" socket_gone
 
 summary
