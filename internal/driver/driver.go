@@ -17,6 +17,8 @@ type Kernel interface {
 	EnsureVxlan(links.VxlanSpec) error
 	EnsureVeth(links.VethSpec) error
 	EnsureVlan(name, parent string, vid int) (created bool, err error)
+	AddFloodPeer(name string, ip net.IP) error
+	RemoveFloodPeer(name string, ip net.IP) error
 	EnsureMacvlan(spec links.ChildSpec, mode string) error
 	EnsureIpvlan(spec links.ChildSpec, mode, flag string) error
 	LinkMTU(name string) (int, error)

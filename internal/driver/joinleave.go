@@ -73,15 +73,3 @@ func (d *Driver) ProgramExternalConnectivity(networkID, endpointID string) error
 // RevokeExternalConnectivity is ProgramExternalConnectivity's counterpart.
 func (d *Driver) RevokeExternalConnectivity(networkID, endpointID string) error { return nil }
 
-// DiscoverNew is told about swarm nodes; the flood list does not follow
-// them yet, so the notice is only logged.
-func (d *Driver) DiscoverNew(node NodeDiscovery) error {
-	d.log.Info("node discovered", "address", node.Address, "self", node.Self)
-	return nil
-}
-
-// DiscoverDelete is DiscoverNew's counterpart.
-func (d *Driver) DiscoverDelete(node NodeDiscovery) error {
-	d.log.Info("node gone", "address", node.Address, "self", node.Self)
-	return nil
-}

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"errors"
+	"maps"
 	"fmt"
 	"net"
 )
@@ -237,12 +238,14 @@ func (d *Driver) DeleteNetwork(id string) error {
 }
 
 // AllocateNetwork runs on a swarm manager: it validates the options once,
-// cluster-wide, so a bad network fails at create time on the manager.
+// cluster-wide, so a bad network fails at create time on the manager, and
+// hands them back: swarm gives the workers' CreateNetwork exactly the
+// options returned here.
 func (d *Driver) AllocateNetwork(req CreateNetworkRequest) (map[string]string, error) {
 	if _, err := d.parse(req); err != nil {
 		return nil, err
 	}
-	return map[string]string{}, nil
+	return maps.Clone(req.Options), nil
 }
 
 // FreeNetwork is AllocateNetwork's counterpart; nothing is held cluster-wide.

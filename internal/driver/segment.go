@@ -49,6 +49,7 @@ func (d *Driver) ensureSegment(n *network) error {
 	switch {
 	case cfg.VXLAN != nil:
 		spec := linksVxlan(n, cfg.VXLAN)
+		spec.Peers = d.floodPeers(n)
 		if cfg.Mode != ModeBridge {
 			spec.Bridge = "" // macvlan/ipvlan children hang off the vxlan link itself
 		}

@@ -119,19 +119,44 @@ func (k *Kernel) addFloodPeers(l netlink.Link, peers []net.IP) error {
 		if containsIP(local, p) {
 			continue
 		}
-		n := &netlink.Neigh{
-			LinkIndex:    l.Attrs().Index,
-			Family:       unix.AF_BRIDGE,
-			State:        netlink.NUD_PERMANENT | netlink.NUD_NOARP,
-			Flags:        netlink.NTF_SELF,
-			IP:           p,
-			HardwareAddr: make(net.HardwareAddr, 6),
-		}
-		if err := k.h.NeighAppend(n); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err := k.h.NeighAppend(floodEntry(l, p)); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("add flood entry for peer %s on %s: %w", p, l.Attrs().Name, err)
 		}
 	}
 	return nil
+}
+
+// AddFloodPeer adds one remote VTEP to the flood list of the vxlan link name.
+func (k *Kernel) AddFloodPeer(name string, ip net.IP) error {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("look up %s: %w", name, err)
+	}
+	return k.addFloodPeers(l, []net.IP{ip})
+}
+
+// RemoveFloodPeer removes one remote VTEP from the flood list; a missing
+// entry or link is not an error.
+func (k *Kernel) RemoveFloodPeer(name string, ip net.IP) error {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return nil
+	}
+	if err := k.h.NeighDel(floodEntry(l, ip)); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove flood entry for peer %s on %s: %w", ip, name, err)
+	}
+	return nil
+}
+
+func floodEntry(l netlink.Link, ip net.IP) *netlink.Neigh {
+	return &netlink.Neigh{
+		LinkIndex:    l.Attrs().Index,
+		Family:       unix.AF_BRIDGE,
+		State:        netlink.NUD_PERMANENT | netlink.NUD_NOARP,
+		Flags:        netlink.NTF_SELF,
+		IP:           ip,
+		HardwareAddr: make(net.HardwareAddr, 6),
+	}
 }
 
 // FloodPeers lists the remote VTEPs in the link's flood list.

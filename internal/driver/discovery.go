@@ -1,0 +1,107 @@
+package driver
+
+import (
+	"fmt"
+	"net"
+)
+
+// bucketNodes holds the swarm nodes Docker announced, so the flood lists
+// still include them after a plugin restart.
+const bucketNodes = "nodes"
+
+// DiscoverNew is told about a swarm node (global scope). Every other node
+// joins the flood list of every VXLAN network: the swarm is the segment's
+// membership source, on top of the configured Peers.
+func (d *Driver) DiscoverNew(node NodeDiscovery) error {
+	ip, err := nodeIP(node)
+	if err != nil || node.Self {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.store.Put(bucketNodes, ip.String(), node); err != nil {
+		return fmt.Errorf("record node %s: %w", ip, err)
+	}
+	d.log.Info("swarm node joined the flood lists", "address", ip)
+	return d.forEachVXLAN(func(n *network) error { return d.kernel.AddFloodPeer(vxlanName(n), ip) })
+}
+
+// DiscoverDelete removes a departed node from the flood lists, except where
+// the network's own Peers name it.
+func (d *Driver) DiscoverDelete(node NodeDiscovery) error {
+	ip, err := nodeIP(node)
+	if err != nil || node.Self {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.store.Delete(bucketNodes, ip.String()); err != nil {
+		return fmt.Errorf("forget node %s: %w", ip, err)
+	}
+	d.log.Info("swarm node left the flood lists", "address", ip)
+	return d.forEachVXLAN(func(n *network) error {
+		if containsIP(n.Config.VXLAN.Peers, ip) {
+			return nil
+		}
+		return d.kernel.RemoveFloodPeer(vxlanName(n), ip)
+	})
+}
+
+func nodeIP(node NodeDiscovery) (net.IP, error) {
+	ip := net.ParseIP(node.Address)
+	if ip == nil {
+		return nil, fmt.Errorf("node discovery: address %q is not an IP address", node.Address)
+	}
+	return ip, nil
+}
+
+// forEachVXLAN applies fn to every VXLAN network, stopping at the first error.
+func (d *Driver) forEachVXLAN(fn func(*network) error) error {
+	nets, err := d.networks()
+	if err != nil {
+		return err
+	}
+	for i := range nets {
+		if nets[i].Config.VXLAN != nil {
+			if err := fn(&nets[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// nodePeers lists the swarm nodes Docker announced.
+func (d *Driver) nodePeers() []net.IP {
+	nodes, err := listAll[NodeDiscovery](d.store, bucketNodes)
+	if err != nil {
+		d.log.Warn("read swarm nodes", "err", err)
+	}
+	var ips []net.IP
+	for _, n := range nodes {
+		if ip := net.ParseIP(n.Address); ip != nil {
+			ips = append(ips, ip)
+		}
+	}
+	return ips
+}
+
+// floodPeers is a network's flood list: its Peers and the swarm's nodes.
+func (d *Driver) floodPeers(n *network) []net.IP {
+	peers := append([]net.IP{}, n.Config.VXLAN.Peers...)
+	for _, ip := range d.nodePeers() {
+		if !containsIP(peers, ip) {
+			peers = append(peers, ip)
+		}
+	}
+	return peers
+}
+
+func containsIP(list []net.IP, ip net.IP) bool {
+	for _, x := range list {
+		if x.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,56 @@
+package driver_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+)
+
+func floodList(t *testing.T, h *host) []string {
+	t.Helper()
+	peers, err := h.kernel.FloodPeers("vxlan-0a1b2c3d4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, p := range peers {
+		s = append(s, p.String())
+	}
+	slices.Sort(s)
+	return s
+}
+
+func TestSwarmNodesJoinAndLeaveFloodLists(t *testing.T) {
+	h := newHost(t)
+	create(t, h, netID, map[string]string{"VxlanId": "7", "Peers": "192.0.2.9"}, subnet()...)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(h.driver.DiscoverNew(driver.NodeDiscovery{Address: "192.0.2.7"}))
+	must(h.driver.DiscoverNew(driver.NodeDiscovery{Address: "192.0.2.1", Self: true}))
+	if got := floodList(t, h); !slices.Equal(got, []string{"192.0.2.7", "192.0.2.9"}) {
+		t.Fatalf("flood list = %v, want the node and the configured peer, not self", got)
+	}
+
+	// The nodes outlive a plugin restart, and a link lost meanwhile comes
+	// back with them.
+	h.stop()
+	h.ns.Must(t, "ip", "link", "del", "vxlan-0a1b2c3d4")
+	h.start(t)
+	if got := floodList(t, h); !slices.Equal(got, []string{"192.0.2.7", "192.0.2.9"}) {
+		t.Fatalf("after restart flood list = %v", got)
+	}
+
+	must(h.driver.DiscoverDelete(driver.NodeDiscovery{Address: "192.0.2.7"}))
+	must(h.driver.DiscoverDelete(driver.NodeDiscovery{Address: "192.0.2.9"}))
+	if got := floodList(t, h); !slices.Equal(got, []string{"192.0.2.9"}) {
+		t.Fatalf("after the nodes left flood list = %v, want only the configured peer", got)
+	}
+	if err := h.driver.DiscoverNew(driver.NodeDiscovery{Address: "not-an-ip"}); err == nil {
+		t.Fatal("DiscoverNew accepted a node without an IP address")
+	}
+}
