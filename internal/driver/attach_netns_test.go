@@ -60,7 +60,7 @@ func TestMacvlanVEPAModeSendsSiblingTrafficOut(t *testing.T) {
 func TestMacvlanPassthruAllowsOneEndpoint(t *testing.T) {
 	h1, _, c1, _, _ := macvlanPair(t, "passthru")
 	assertPing(t, c1, "198.51.100.12")
-	_, err := h1.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep9"})
+	_, err := h1.driver.CreateEndpoint(t.Context(), driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep9"})
 	if err == nil || !strings.Contains(err.Error(), "passthru") {
 		t.Fatalf("second passthru endpoint = %v, want an error naming passthru", err)
 	}
@@ -78,10 +78,10 @@ func TestMacvlanHostGateway(t *testing.T) {
 	if !strings.Contains(gw, "macvlan mode bridge") || !strings.Contains(gw, "198.51.100.1/24") {
 		t.Errorf("gateway macvlan:\n%s", gw)
 	}
-	if err := h.driver.DeleteEndpoint(netID, "ep1"); err != nil {
+	if err := h.driver.DeleteEndpoint(t.Context(), netID, "ep1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.driver.DeleteNetwork(netID); err != nil {
+	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
 		t.Fatal(err)
 	}
 	if o := h.owned(t); len(o) != 0 {
@@ -98,10 +98,10 @@ func TestMacvlanModesOnParent(t *testing.T) {
 			// of a veth whose other end is the segment's router.
 			netnstest.Link(t, h.ns, "lan0", "192.0.2.10/24", r, "rtr0", "198.51.100.1/24")
 			create(t, h, netID, map[string]string{"parent": "lan0", "mode": "macvlan", "macvlan_mode": mode}, subnet()...)
-			if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep1", Address: netip.MustParsePrefix("198.51.100.11/24")}); err != nil {
+			if _, err := h.driver.CreateEndpoint(t.Context(), driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep1", Address: netip.MustParsePrefix("198.51.100.11/24")}); err != nil {
 				t.Fatal(err)
 			}
-			if j, err := h.driver.Join(netID, "ep1"); err != nil || j.Gateway.String() != "198.51.100.1" {
+			if j, err := h.driver.Join(t.Context(), netID, "ep1"); err != nil || j.Gateway.String() != "198.51.100.1" {
 				t.Fatalf("Join = %+v, %v; want the router 198.51.100.1 as gateway", j, err)
 			}
 			c1 := netnstest.New(t)
@@ -120,7 +120,7 @@ func TestMacvlanModesOnParent(t *testing.T) {
 			if h.kernel.Exists("vxgw-0a1b2c3d4e") {
 				t.Error("a parent segment got a host gateway by default")
 			}
-			if err := h.driver.DeleteNetwork(netID); err != nil {
+			if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
 				t.Fatal(err)
 			}
 			if !h.kernel.Exists("lan0") {
@@ -147,7 +147,7 @@ func TestParentErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: "other", Options: tc.opts, IPv4: subnet()})
+			err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: "other", Options: tc.opts, IPv4: subnet()})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("CreateNetwork(%v) = %v, want an error naming %q", tc.opts, err, tc.want)
 			}
@@ -179,7 +179,7 @@ func TestInternalSegments(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			h := newHost(t)
 			req := driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"mode": mode}, Internal: true, IPv4: subnet()}
-			if err := h.driver.CreateNetwork(req); err != nil {
+			if err := h.driver.CreateNetwork(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}
 			c1 := attach(t, h, "ep1", "198.51.100.11/24")
@@ -189,7 +189,7 @@ func TestInternalSegments(t *testing.T) {
 			if route := c1.Must(t, "ip", "route", "show", "default"); route != "" {
 				t.Errorf("internal container has a default route: %s", route)
 			}
-			j, err := h.driver.Join(netID, "ep1")
+			j, err := h.driver.Join(t.Context(), netID, "ep1")
 			if err != nil || j.Gateway.IsValid() {
 				t.Errorf("Join on internal network = %+v, %v; want no gateway", j, err)
 			}

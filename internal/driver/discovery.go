@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"net"
 )
@@ -12,13 +13,15 @@ const bucketNodes = "nodes"
 // DiscoverNew is told about a swarm node (global scope). Every other node
 // joins the flood list of every VXLAN network: the swarm is the segment's
 // membership source, on top of the configured Peers.
-func (d *Driver) DiscoverNew(node NodeDiscovery) error {
+func (d *Driver) DiscoverNew(ctx context.Context, node NodeDiscovery) error {
 	ip, err := nodeIP(node)
 	if err != nil || node.Self {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
 	if err := d.store.Put(bucketNodes, ip.String(), node); err != nil {
 		return fmt.Errorf("record node %s: %w", ip, err)
 	}
@@ -28,13 +31,15 @@ func (d *Driver) DiscoverNew(node NodeDiscovery) error {
 
 // DiscoverDelete removes a departed node from the flood lists, except where
 // the network's own Peers name it.
-func (d *Driver) DiscoverDelete(node NodeDiscovery) error {
+func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
 	ip, err := nodeIP(node)
 	if err != nil || node.Self {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
 	if err := d.store.Delete(bucketNodes, ip.String()); err != nil {
 		return fmt.Errorf("forget node %s: %w", ip, err)
 	}

@@ -30,8 +30,8 @@ func TestSwarmNodesJoinAndLeaveFloodLists(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(h.driver.DiscoverNew(driver.NodeDiscovery{Address: "192.0.2.7"}))
-	must(h.driver.DiscoverNew(driver.NodeDiscovery{Address: "192.0.2.1", Self: true}))
+	must(h.driver.DiscoverNew(t.Context(), driver.NodeDiscovery{Address: "192.0.2.7"}))
+	must(h.driver.DiscoverNew(t.Context(), driver.NodeDiscovery{Address: "192.0.2.1", Self: true}))
 	if got := floodList(t, h); !slices.Equal(got, []string{"192.0.2.7", "192.0.2.9"}) {
 		t.Fatalf("flood list = %v, want the node and the configured peer, not self", got)
 	}
@@ -45,12 +45,12 @@ func TestSwarmNodesJoinAndLeaveFloodLists(t *testing.T) {
 		t.Fatalf("after restart flood list = %v", got)
 	}
 
-	must(h.driver.DiscoverDelete(driver.NodeDiscovery{Address: "192.0.2.7"}))
-	must(h.driver.DiscoverDelete(driver.NodeDiscovery{Address: "192.0.2.9"}))
+	must(h.driver.DiscoverDelete(t.Context(), driver.NodeDiscovery{Address: "192.0.2.7"}))
+	must(h.driver.DiscoverDelete(t.Context(), driver.NodeDiscovery{Address: "192.0.2.9"}))
 	if got := floodList(t, h); !slices.Equal(got, []string{"192.0.2.9"}) {
 		t.Fatalf("after the nodes left flood list = %v, want only the configured peer", got)
 	}
-	if err := h.driver.DiscoverNew(driver.NodeDiscovery{Address: "not-an-ip"}); err == nil {
+	if err := h.driver.DiscoverNew(t.Context(), driver.NodeDiscovery{Address: "not-an-ip"}); err == nil {
 		t.Fatal("DiscoverNew accepted a node without an IP address")
 	}
 }

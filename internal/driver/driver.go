@@ -4,9 +4,10 @@
 package driver
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
@@ -43,10 +44,10 @@ type Config struct {
 	VtepDev     string // --vtepdev: overrides every network's VtepDev
 }
 
-// Driver implements the network driver. One mutex serialises all operations:
+// Driver implements the network driver. One lock serialises all operations:
 // they are short netlink exchanges, and Docker sends few at a time.
 type Driver struct {
-	mu     sync.Mutex
+	sem    chan struct{} // the lock: a channel, so waiting for it can be cancelled
 	cfg    Config
 	kernel Kernel
 	store  Store
@@ -55,8 +56,25 @@ type Driver struct {
 
 // New returns a driver. Call Reconcile before serving requests.
 func New(cfg Config, k Kernel, s Store, log *slog.Logger) *Driver {
-	return &Driver{cfg: cfg, kernel: k, store: s, log: log}
+	return &Driver{sem: make(chan struct{}, 1), cfg: cfg, kernel: k, store: s, log: log}
 }
+
+// lock takes the driver's lock unless ctx ends first: a request Docker has
+// given up on must not go on to create links nobody would delete.
+func (d *Driver) lock(ctx context.Context) error {
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("gave up waiting for earlier requests: %w", ctx.Err())
+	}
+	if err := ctx.Err(); err != nil {
+		d.unlock()
+		return fmt.Errorf("request abandoned: %w", err)
+	}
+	return nil
+}
+
+func (d *Driver) unlock() { <-d.sem }
 
 // Capabilities reports the scope configured on the command line.
 func (d *Driver) Capabilities() Capabilities {

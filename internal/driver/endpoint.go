@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -10,12 +11,14 @@ import (
 // CreateEndpoint creates the endpoint's link (a veth pair with its host end
 // on the bridge, or a macvlan/ipvlan child of the segment) and records it.
 // Repeating it is harmless.
-func (d *Driver) CreateEndpoint(req CreateEndpointRequest) (CreateEndpointResponse, error) {
+func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) (CreateEndpointResponse, error) {
 	if err := validID("endpoint", req.EndpointID); err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	if err := d.lock(ctx); err != nil {
+		return CreateEndpointResponse{}, err
+	}
+	defer d.unlock()
 
 	n, err := d.loadNetwork(req.NetworkID)
 	if err != nil {
@@ -36,6 +39,10 @@ func (d *Driver) CreateEndpoint(req CreateEndpointRequest) (CreateEndpointRespon
 	}
 	if err := d.ensureEndpointLink(n, e); err != nil {
 		return CreateEndpointResponse{}, err
+	}
+	if err := ctx.Err(); err != nil { // Docker gave up: it will never delete this endpoint
+		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
+		return CreateEndpointResponse{}, fmt.Errorf("request abandoned: %w", err)
 	}
 	if err := d.store.Put(bucketEndpoints, e.ID, e); err != nil {
 		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
@@ -140,9 +147,11 @@ func parseMACString(s string) (net.HardwareAddr, error) {
 // DeleteEndpoint removes the endpoint's link and record. Docker has moved
 // the container's interface back to the host by now (Leave); deleting a
 // veth's host end removes both ends. An unknown endpoint is not an error.
-func (d *Driver) DeleteEndpoint(networkID, endpointID string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (d *Driver) DeleteEndpoint(ctx context.Context, networkID, endpointID string) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
 	e, err := d.loadEndpoint(endpointID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -165,9 +174,11 @@ func (d *Driver) deleteEndpoint(e *endpoint) error {
 }
 
 // EndpointInfo reports the endpoint's host-side plumbing to `docker inspect`.
-func (d *Driver) EndpointInfo(networkID, endpointID string) (map[string]any, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (d *Driver) EndpointInfo(ctx context.Context, networkID, endpointID string) (map[string]any, error) {
+	if err := d.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer d.unlock()
 	e, err := d.loadEndpoint(endpointID)
 	if err != nil {
 		return nil, err

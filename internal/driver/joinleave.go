@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"net/netip"
 )
 
@@ -10,9 +11,11 @@ const containerIfPrefix = "eth"
 // Join hands Docker the endpoint's interface for the container, and its
 // gateways or, for ipvlan l3/l3s, connected default routes. It re-ensures
 // the interface, so a Join after a host reboot works.
-func (d *Driver) Join(networkID, endpointID string) (JoinResponse, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (d *Driver) Join(ctx context.Context, networkID, endpointID string) (JoinResponse, error) {
+	if err := d.lock(ctx); err != nil {
+		return JoinResponse{}, err
+	}
+	defer d.unlock()
 	n, err := d.loadNetwork(networkID)
 	if err != nil {
 		return JoinResponse{}, err
@@ -72,4 +75,3 @@ func (d *Driver) ProgramExternalConnectivity(networkID, endpointID string) error
 
 // RevokeExternalConnectivity is ProgramExternalConnectivity's counterpart.
 func (d *Driver) RevokeExternalConnectivity(networkID, endpointID string) error { return nil }
-

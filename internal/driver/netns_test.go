@@ -1,6 +1,7 @@
 package driver_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -91,10 +92,10 @@ func attach(t *testing.T, h *host, epID, cidr string) *netnstest.NS {
 func attachTo(t *testing.T, h *host, nid, epID, cidr string) *netnstest.NS {
 	t.Helper()
 	addr := netip.MustParsePrefix(cidr)
-	if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: nid, EndpointID: epID, Address: addr}); err != nil {
+	if _, err := h.driver.CreateEndpoint(t.Context(), driver.CreateEndpointRequest{NetworkID: nid, EndpointID: epID, Address: addr}); err != nil {
 		t.Fatalf("CreateEndpoint: %v", err)
 	}
-	j, err := h.driver.Join(nid, epID)
+	j, err := h.driver.Join(t.Context(), nid, epID)
 	if err != nil {
 		t.Fatalf("Join: %v", err)
 	}
@@ -116,7 +117,7 @@ func twoHosts(t *testing.T, opts func(self string) map[string]string) (*host, *h
 		h    *host
 		self string
 	}{{h1, "u1"}, {h2, "u2"}} {
-		err := h.h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: netID, Options: opts(h.self), IPv4: subnet()})
+		err := h.h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: netID, Options: opts(h.self), IPv4: subnet()})
 		if err != nil {
 			t.Fatalf("CreateNetwork: %v", err)
 		}
@@ -142,7 +143,7 @@ func assertNoPing(t *testing.T, from *netnstest.NS, to string) {
 // create makes a network on h with the given options and subnet.
 func create(t *testing.T, h *host, nid string, opts map[string]string, subnets ...driver.Subnet) {
 	t.Helper()
-	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: nid, Options: opts, IPv4: subnets})
+	err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: nid, Options: opts, IPv4: subnets})
 	if err != nil {
 		t.Fatalf("CreateNetwork %v: %v", opts, err)
 	}
@@ -192,7 +193,7 @@ func TestTrafficCrossesTunnelWithMulticastGroup(t *testing.T) {
 
 func TestHostGatewayAndDeleteLeavesNothing(t *testing.T) {
 	h := newHost(t)
-	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
+	err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,20 +204,20 @@ func TestHostGatewayAndDeleteLeavesNothing(t *testing.T) {
 	}
 	// Docker moves the interface back on Leave; the container namespace
 	// going away has the same effect on the veth pair.
-	if err := h.driver.DeleteEndpoint(netID, "ep1"); err != nil {
+	if err := h.driver.DeleteEndpoint(t.Context(), netID, "ep1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.driver.DeleteNetwork(netID); err != nil {
+	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
 		t.Fatal(err)
 	}
 	if o := h.owned(t); len(o) != 0 {
 		t.Fatalf("links left after delete: %v", o)
 	}
 	// Deleting again, and unknown IDs, succeed.
-	if err := h.driver.DeleteNetwork(netID); err != nil {
+	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
 		t.Errorf("second DeleteNetwork: %v", err)
 	}
-	if err := h.driver.DeleteEndpoint(netID, "nope"); err != nil {
+	if err := h.driver.DeleteEndpoint(t.Context(), netID, "nope"); err != nil {
 		t.Errorf("DeleteEndpoint of unknown ID: %v", err)
 	}
 }
@@ -224,7 +225,7 @@ func TestHostGatewayAndDeleteLeavesNothing(t *testing.T) {
 func TestNameClashIsAnErrorAndForeignLinkSurvives(t *testing.T) {
 	h := newHost(t)
 	h.ns.Must(t, "ip", "link", "add", "theirs", "type", "bridge")
-	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{
+	err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{
 		NetworkID: netID, Options: map[string]string{"VxlanId": "7", "bridgeName": "theirs"}, IPv4: subnet(),
 	})
 	var no *links.NotOwnedError
@@ -244,7 +245,7 @@ func TestNameClashIsAnErrorAndForeignLinkSurvives(t *testing.T) {
 
 func TestRestartKeepsStateAndReconciles(t *testing.T) {
 	h := newHost(t)
-	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
+	err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,10 +268,10 @@ func TestRestartKeepsStateAndReconciles(t *testing.T) {
 			!h.kernel.Exists("vxbr-orphan"), h.kernel.Exists("vxlan-0a1b2c3d4"), h.kernel.Exists("notours"))
 	}
 	assertPing(t, c, "198.51.100.1")
-	if err := h.driver.DeleteEndpoint(netID, "ep1"); err != nil {
+	if err := h.driver.DeleteEndpoint(t.Context(), netID, "ep1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.driver.DeleteNetwork(netID); err != nil {
+	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
 		t.Fatal(err)
 	}
 	if o := h.owned(t); len(o) != 0 {
@@ -282,13 +283,13 @@ func TestRepeatedCreateIsIdempotent(t *testing.T) {
 	h := newHost(t)
 	req := driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()}
 	for i := 0; i < 2; i++ {
-		if err := h.driver.CreateNetwork(req); err != nil {
+		if err := h.driver.CreateNetwork(t.Context(), req); err != nil {
 			t.Fatalf("CreateNetwork #%d: %v", i+1, err)
 		}
 	}
 	other := req
 	other.NetworkID = "ffff"
-	if err := h.driver.CreateNetwork(other); err == nil || !strings.Contains(err.Error(), "VxlanId 7") {
+	if err := h.driver.CreateNetwork(t.Context(), other); err == nil || !strings.Contains(err.Error(), "VxlanId 7") {
 		t.Fatalf("same VNI twice = %v, want a VxlanId conflict", err)
 	}
 	if len(h.owned(t)) != 2 {
@@ -298,7 +299,7 @@ func TestRepeatedCreateIsIdempotent(t *testing.T) {
 
 func TestVxlanMTUTooLargeIsRefused(t *testing.T) {
 	h := newHost(t)
-	err := h.driver.CreateNetwork(driver.CreateNetworkRequest{
+	err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{
 		NetworkID: netID, Options: map[string]string{"VxlanId": "7", "vxlanMTU": "1500"}, IPv4: subnet(),
 	})
 	if err == nil || !strings.Contains(err.Error(), "vxlanMTU") {
@@ -307,4 +308,19 @@ func TestVxlanMTUTooLargeIsRefused(t *testing.T) {
 	if o := h.owned(t); len(o) != 0 {
 		t.Fatalf("refused create left links: %v", o)
 	}
+}
+
+func TestAbandonedRequestLeavesNothing(t *testing.T) {
+	h := newHost(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // Docker timed out while the request waited for the lock
+	err := h.driver.CreateNetwork(ctx, driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("CreateNetwork with an expired context = %v, want context.Canceled", err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("abandoned create left links: %v", o)
+	}
+	// The network was not recorded: a real create with the same VNI works.
+	create(t, h, "other", map[string]string{"VxlanId": "7"}, subnet()...)
 }

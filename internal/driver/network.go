@@ -1,9 +1,10 @@
 package driver
 
 import (
+	"context"
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"net"
 )
 
@@ -28,12 +29,14 @@ func (d *Driver) parse(req CreateNetworkRequest) (NetworkConfig, error) {
 
 // CreateNetwork validates the options, creates the network's links and
 // records it. Repeating it for a known network re-ensures its links.
-func (d *Driver) CreateNetwork(req CreateNetworkRequest) error {
+func (d *Driver) CreateNetwork(ctx context.Context, req CreateNetworkRequest) error {
 	if err := validID("network", req.NetworkID); err != nil {
 		return err
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
 
 	if n, err := d.loadNetwork(req.NetworkID); err == nil {
 		return d.ensureNetworkLinks(n)
@@ -47,6 +50,10 @@ func (d *Driver) CreateNetwork(req CreateNetworkRequest) error {
 	if err := d.ensureNetworkLinks(n); err != nil {
 		d.removeNetworkLinks(n)
 		return err
+	}
+	if err := ctx.Err(); err != nil { // Docker gave up: it will never delete this network
+		d.removeNetworkLinks(n)
+		return fmt.Errorf("request abandoned: %w", err)
 	}
 	if err := d.store.Put(bucketNetworks, n.ID, n); err != nil {
 		d.removeNetworkLinks(n)
@@ -208,9 +215,11 @@ func vniOf(n *network) int {
 
 // DeleteNetwork removes a network, any endpoints Docker left on it, and its
 // links. An unknown network is not an error.
-func (d *Driver) DeleteNetwork(id string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+func (d *Driver) DeleteNetwork(ctx context.Context, id string) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
 	n, err := d.loadNetwork(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil

@@ -63,10 +63,10 @@ func TestVMIpvlanL3TwoSubnetsOnOneParent(t *testing.T) {
 			if r := c1.Must(t, "ip", "route", "show", "default"); !strings.Contains(r, "default dev eth0") {
 				t.Errorf("default route = %q, want a connected default route", r)
 			}
-			if _, err := h.driver.CreateEndpoint(driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep3", Address: netip.MustParsePrefix("203.0.113.20/25")}); err != nil {
+			if _, err := h.driver.CreateEndpoint(t.Context(), driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep3", Address: netip.MustParsePrefix("203.0.113.20/25")}); err != nil {
 				t.Fatal(err)
 			}
-			j, err := h.driver.Join(netID, "ep3")
+			j, err := h.driver.Join(t.Context(), netID, "ep3")
 			if err != nil || j.Gateway.IsValid() || len(j.ConnectedRoutes) != 1 {
 				t.Errorf("Join = %+v, %v; want no gateway and one connected default route", j, err)
 			}
@@ -140,7 +140,7 @@ func TestVMIpvlanAndMacvlanRefuseToShareAParent(t *testing.T) {
 	h.ns.Must(t, "ip", "link", "add", "d0", "type", "dummy")
 	create(t, h, "ipv", map[string]string{"parent": "d0", "mode": "ipvlan"}, subnet()...)
 	for _, mode := range []string{"macvlan", "ipvlan"} {
-		err := h.driver.CreateNetwork(driver.CreateNetworkRequest{NetworkID: "second", Options: map[string]string{"parent": "d0", "mode": mode}, IPv4: subnet()})
+		err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: "second", Options: map[string]string{"parent": "d0", "mode": mode}, IPv4: subnet()})
 		if err == nil || !strings.Contains(err.Error(), "d0") {
 			t.Errorf("second %s network on an ipvlan parent = %v, want an error naming d0", mode, err)
 		}
@@ -149,7 +149,7 @@ func TestVMIpvlanAndMacvlanRefuseToShareAParent(t *testing.T) {
 
 func mustDelete(t *testing.T, h *host, nid string) {
 	t.Helper()
-	if err := h.driver.DeleteNetwork(nid); err != nil {
+	if err := h.driver.DeleteNetwork(t.Context(), nid); err != nil {
 		t.Fatalf("DeleteNetwork %s: %v", nid, err)
 	}
 }

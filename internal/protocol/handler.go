@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -19,17 +20,17 @@ import (
 type Driver interface {
 	Capabilities() driver.Capabilities
 	GwAllocCheck(options map[string]string) (skipIPv4, skipIPv6 bool, err error)
-	CreateNetwork(driver.CreateNetworkRequest) error
-	DeleteNetwork(networkID string) error
+	CreateNetwork(context.Context, driver.CreateNetworkRequest) error
+	DeleteNetwork(ctx context.Context, networkID string) error
 	AllocateNetwork(driver.CreateNetworkRequest) (map[string]string, error)
 	FreeNetwork(networkID string) error
-	CreateEndpoint(driver.CreateEndpointRequest) (driver.CreateEndpointResponse, error)
-	DeleteEndpoint(networkID, endpointID string) error
-	EndpointInfo(networkID, endpointID string) (map[string]any, error)
-	Join(networkID, endpointID string) (driver.JoinResponse, error)
+	CreateEndpoint(context.Context, driver.CreateEndpointRequest) (driver.CreateEndpointResponse, error)
+	DeleteEndpoint(ctx context.Context, networkID, endpointID string) error
+	EndpointInfo(ctx context.Context, networkID, endpointID string) (map[string]any, error)
+	Join(ctx context.Context, networkID, endpointID string) (driver.JoinResponse, error)
 	Leave(networkID, endpointID string) error
-	DiscoverNew(driver.NodeDiscovery) error
-	DiscoverDelete(driver.NodeDiscovery) error
+	DiscoverNew(context.Context, driver.NodeDiscovery) error
+	DiscoverDelete(context.Context, driver.NodeDiscovery) error
 	ProgramExternalConnectivity(networkID, endpointID string) error
 	RevokeExternalConnectivity(networkID, endpointID string) error
 }
@@ -69,7 +70,8 @@ type server struct {
 }
 
 // call handles one method: it decodes body and returns the response value.
-type call func(body []byte) (any, error)
+// ctx ends when the request times out or the client goes away.
+type call func(ctx context.Context, body []byte) (any, error)
 
 // badRequest marks errors in the request itself (HTTP 400).
 type badRequest struct{ err error }
@@ -109,7 +111,7 @@ func (s *server) run(method string, c call, r *http.Request) (resp any, err erro
 	if err != nil {
 		return nil, badRequest{fmt.Errorf("read request: %w", err)}
 	}
-	return c(body)
+	return c(r.Context(), body)
 }
 
 func statusOf(err error) int {

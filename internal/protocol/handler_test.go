@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -96,11 +97,11 @@ func (f *fakeDriver) GwAllocCheck(options map[string]string) (bool, bool, error)
 	return f.skip4, f.skip6, err
 }
 
-func (f *fakeDriver) CreateNetwork(r driver.CreateNetworkRequest) error {
+func (f *fakeDriver) CreateNetwork(_ context.Context, r driver.CreateNetworkRequest) error {
 	return f.record("CreateNetwork", normalize(r))
 }
 
-func (f *fakeDriver) DeleteNetwork(nid string) error { return f.record("DeleteNetwork", nid) }
+func (f *fakeDriver) DeleteNetwork(_ context.Context, nid string) error { return f.record("DeleteNetwork", nid) }
 
 func (f *fakeDriver) AllocateNetwork(r driver.CreateNetworkRequest) (map[string]string, error) {
 	err := f.record("AllocateNetwork", normalize(r))
@@ -109,30 +110,30 @@ func (f *fakeDriver) AllocateNetwork(r driver.CreateNetworkRequest) (map[string]
 
 func (f *fakeDriver) FreeNetwork(nid string) error { return f.record("FreeNetwork", nid) }
 
-func (f *fakeDriver) CreateEndpoint(r driver.CreateEndpointRequest) (driver.CreateEndpointResponse, error) {
+func (f *fakeDriver) CreateEndpoint(_ context.Context, r driver.CreateEndpointRequest) (driver.CreateEndpointResponse, error) {
 	err := f.record("CreateEndpoint", r)
 	return f.endpoint, err
 }
 
-func (f *fakeDriver) DeleteEndpoint(nid, eid string) error {
+func (f *fakeDriver) DeleteEndpoint(_ context.Context, nid, eid string) error {
 	return f.record("DeleteEndpoint", nid, eid)
 }
 
-func (f *fakeDriver) EndpointInfo(nid, eid string) (map[string]any, error) {
+func (f *fakeDriver) EndpointInfo(_ context.Context, nid, eid string) (map[string]any, error) {
 	err := f.record("EndpointInfo", nid, eid)
 	return f.info, err
 }
 
-func (f *fakeDriver) Join(nid, eid string) (driver.JoinResponse, error) {
+func (f *fakeDriver) Join(_ context.Context, nid, eid string) (driver.JoinResponse, error) {
 	err := f.record("Join", nid, eid)
 	return f.join, err
 }
 
 func (f *fakeDriver) Leave(nid, eid string) error { return f.record("Leave", nid, eid) }
 
-func (f *fakeDriver) DiscoverNew(n driver.NodeDiscovery) error { return f.record("DiscoverNew", n) }
+func (f *fakeDriver) DiscoverNew(_ context.Context, n driver.NodeDiscovery) error { return f.record("DiscoverNew", n) }
 
-func (f *fakeDriver) DiscoverDelete(n driver.NodeDiscovery) error {
+func (f *fakeDriver) DiscoverDelete(_ context.Context, n driver.NodeDiscovery) error {
 	return f.record("DiscoverDelete", n)
 }
 

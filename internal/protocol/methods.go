@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -27,24 +28,24 @@ func (s *server) methods() map[string]call {
 		"NetworkDriver.Leave":                       s.leave,
 		"NetworkDriver.DiscoverNew":                 s.discover(s.d.DiscoverNew),
 		"NetworkDriver.DiscoverDelete":              s.discover(s.d.DiscoverDelete),
-		"NetworkDriver.ProgramExternalConnectivity": s.endpointCall(s.d.ProgramExternalConnectivity),
-		"NetworkDriver.RevokeExternalConnectivity":  s.endpointCall(s.d.RevokeExternalConnectivity),
+		"NetworkDriver.ProgramExternalConnectivity": s.endpointCall(withoutContext(s.d.ProgramExternalConnectivity)),
+		"NetworkDriver.RevokeExternalConnectivity":  s.endpointCall(withoutContext(s.d.RevokeExternalConnectivity)),
 	}
 }
 
 // empty is the body of a successful response that carries nothing.
 type empty struct{}
 
-func (s *server) activate([]byte) (any, error) {
+func (s *server) activate(context.Context, []byte) (any, error) {
 	return activateResponse{Implements: []string{"NetworkDriver"}}, nil
 }
 
-func (s *server) capabilities([]byte) (any, error) {
+func (s *server) capabilities(context.Context, []byte) (any, error) {
 	c := s.d.Capabilities()
 	return capabilitiesResponse{Scope: c.Scope, ConnectivityScope: c.ConnectivityScope, GwAllocChecker: c.GwAllocChecker}, nil
 }
 
-func (s *server) gwAllocCheck(body []byte) (any, error) {
+func (s *server) gwAllocCheck(ctx context.Context, body []byte) (any, error) {
 	var req gwAllocCheckRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func (s *server) gwAllocCheck(body []byte) (any, error) {
 	return gwAllocCheckResponse{SkipIPv4: skip4, SkipIPv6: skip6}, err
 }
 
-func (s *server) createNetwork(body []byte) (any, error) {
+func (s *server) createNetwork(ctx context.Context, body []byte) (any, error) {
 	var req createNetworkRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -66,10 +67,10 @@ func (s *server) createNetwork(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return empty{}, s.d.CreateNetwork(r)
+	return empty{}, s.d.CreateNetwork(ctx, r)
 }
 
-func (s *server) allocateNetwork(body []byte) (any, error) {
+func (s *server) allocateNetwork(ctx context.Context, body []byte) (any, error) {
 	var req allocateNetworkRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -89,15 +90,15 @@ func (s *server) allocateNetwork(body []byte) (any, error) {
 	return allocateNetworkResponse{Options: out}, err
 }
 
-func (s *server) deleteNetwork(body []byte) (any, error) {
+func (s *server) deleteNetwork(ctx context.Context, body []byte) (any, error) {
 	var req networkRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	return empty{}, s.d.DeleteNetwork(req.NetworkID)
+	return empty{}, s.d.DeleteNetwork(ctx, req.NetworkID)
 }
 
-func (s *server) freeNetwork(body []byte) (any, error) {
+func (s *server) freeNetwork(ctx context.Context, body []byte) (any, error) {
 	var req networkRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -105,7 +106,7 @@ func (s *server) freeNetwork(body []byte) (any, error) {
 	return empty{}, s.d.FreeNetwork(req.NetworkID)
 }
 
-func (s *server) createEndpoint(body []byte) (any, error) {
+func (s *server) createEndpoint(ctx context.Context, body []byte) (any, error) {
 	var req createEndpointRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
@@ -114,36 +115,36 @@ func (s *server) createEndpoint(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.d.CreateEndpoint(r)
+	out, err := s.d.CreateEndpoint(ctx, r)
 	if err != nil || out.MAC == nil {
 		return createEndpointResponse{}, err
 	}
 	return createEndpointResponse{Interface: &endpointInterface{MacAddress: out.MAC.String()}}, nil
 }
 
-func (s *server) deleteEndpoint(body []byte) (any, error) {
-	return s.endpointCall(s.d.DeleteEndpoint)(body)
+func (s *server) deleteEndpoint(ctx context.Context, body []byte) (any, error) {
+	return s.endpointCall(s.d.DeleteEndpoint)(ctx, body)
 }
 
-func (s *server) leave(body []byte) (any, error) {
-	return s.endpointCall(s.d.Leave)(body)
+func (s *server) leave(ctx context.Context, body []byte) (any, error) {
+	return s.endpointCall(withoutContext(s.d.Leave))(ctx, body)
 }
 
-func (s *server) endpointInfo(body []byte) (any, error) {
+func (s *server) endpointInfo(ctx context.Context, body []byte) (any, error) {
 	var req endpointRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	v, err := s.d.EndpointInfo(req.NetworkID, req.EndpointID)
+	v, err := s.d.EndpointInfo(ctx, req.NetworkID, req.EndpointID)
 	return endpointInfoResponse{Value: v}, err
 }
 
-func (s *server) join(body []byte) (any, error) {
+func (s *server) join(ctx context.Context, body []byte) (any, error) {
 	var req joinRequest
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
-	out, err := s.d.Join(req.NetworkID, req.EndpointID)
+	out, err := s.d.Join(ctx, req.NetworkID, req.EndpointID)
 	if err != nil {
 		return nil, err
 	}
@@ -163,21 +164,26 @@ func (s *server) join(body []byte) (any, error) {
 	return resp, nil
 }
 
+// withoutContext adapts the driver methods that need no context.
+func withoutContext(fn func(networkID, endpointID string) error) func(context.Context, string, string) error {
+	return func(_ context.Context, nid, eid string) error { return fn(nid, eid) }
+}
+
 // endpointCall serves the methods whose request is just the two IDs.
-func (s *server) endpointCall(fn func(networkID, endpointID string) error) call {
-	return func(body []byte) (any, error) {
+func (s *server) endpointCall(fn func(ctx context.Context, networkID, endpointID string) error) call {
+	return func(ctx context.Context, body []byte) (any, error) {
 		var req endpointRequest
 		if err := decode(body, &req); err != nil {
 			return nil, err
 		}
-		return empty{}, fn(req.NetworkID, req.EndpointID)
+		return empty{}, fn(ctx, req.NetworkID, req.EndpointID)
 	}
 }
 
 // discover serves DiscoverNew and DiscoverDelete. Only node discovery
 // concerns this driver; other notifications are acknowledged.
-func (s *server) discover(fn func(driver.NodeDiscovery) error) call {
-	return func(body []byte) (any, error) {
+func (s *server) discover(fn func(context.Context, driver.NodeDiscovery) error) call {
+	return func(ctx context.Context, body []byte) (any, error) {
 		var req discoveryNotification
 		if err := decode(body, &req); err != nil {
 			return nil, err
@@ -189,7 +195,7 @@ func (s *server) discover(fn func(driver.NodeDiscovery) error) call {
 		if err := json.Unmarshal(req.DiscoveryData, &node); err != nil {
 			return nil, badRequest{fmt.Errorf("malformed node discovery data: %w", err)}
 		}
-		return empty{}, fn(driver.NodeDiscovery{Address: node.Address, BindAddress: node.BindAddress, Self: node.Self})
+		return empty{}, fn(ctx, driver.NodeDiscovery{Address: node.Address, BindAddress: node.BindAddress, Self: node.Self})
 	}
 }
 
