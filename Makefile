@@ -33,3 +33,35 @@ plugin: image ## managed plugin bundle in build/plugin/: config.json and the ima
 
 clean:
 	rm -rf bin build
+
+# --- install, uninstall, release ---------------------------------------------
+PREFIX  ?= /usr/local
+UNITDIR ?= /etc/systemd/system
+STATEDIR := /var/lib/docker-vxlan-plugin
+UNIT    := docker-vxlan-plugin.service
+# systemctl is only asked to act on this machine's own systemd, when it runs.
+SYSTEMD_RUNNING = [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null
+
+.PHONY: install uninstall release
+
+install: build ## binary, systemd unit, state directory (DESTDIR=, PREFIX=/usr/local)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/docker-vxlan-plugin
+	mkdir -p build/systemd
+	sed 's|/usr/local/bin/docker-vxlan-plugin|$(PREFIX)/bin/docker-vxlan-plugin|g' \
+		contrib/systemd/$(UNIT) >build/systemd/$(UNIT)
+	install -D -m 0644 build/systemd/$(UNIT) $(DESTDIR)$(UNITDIR)/$(UNIT)
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	@if $(SYSTEMD_RUNNING); then \
+		echo "systemctl daemon-reload"; systemctl daemon-reload; \
+		echo "installed; start it with: systemctl enable --now $(UNIT)"; \
+	else echo "not reloading systemd (DESTDIR set, or systemd is not running)"; fi
+
+uninstall: ## stop and disable the unit, remove what install put there; keeps the state
+	@if $(SYSTEMD_RUNNING) && [ -e $(UNITDIR)/$(UNIT) ]; then \
+		echo "systemctl disable --now $(UNIT)"; systemctl disable --now $(UNIT) || true; fi
+	rm -f $(DESTDIR)$(PREFIX)/bin/docker-vxlan-plugin $(DESTDIR)$(UNITDIR)/$(UNIT)
+	@if $(SYSTEMD_RUNNING); then echo "systemctl daemon-reload"; systemctl daemon-reload; fi
+	@echo "kept $(DESTDIR)$(STATEDIR): the networks' state; remove it by hand to forget them"
+
+release: ## static linux/amd64 and linux/arm64 binaries (and image, plugin) in build/release/
+	GO=$(GO) IMAGE=$(IMAGE) ./scripts/release.sh

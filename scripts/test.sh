@@ -77,6 +77,7 @@ install_deps
 step build make build
 step "go tests" go_tests
 step "VM tests (ipvlan, 802.1Q, dummy)" vm_tests
+step "install (make install, systemd unit)" bash test/install/run.sh
 for t in test/e2e/[0-9]*.sh; do
 	step "e2e $(basename "$t")" bash "$t"
 done
