@@ -26,7 +26,8 @@ func (d *Driver) DiscoverNew(ctx context.Context, node NodeDiscovery) error {
 		return fmt.Errorf("record node %s: %w", ip, err)
 	}
 	d.log.Info("swarm node joined the flood lists", "address", ip)
-	return d.forEachVXLAN(func(n *network) error { return d.kernel.AddFloodPeer(vxlanName(n), ip) })
+	d.forEachFlooded(ip, func(n *network) error { return d.kernel.AddFloodPeer(vxlanName(n), ip) })
+	return nil
 }
 
 // DiscoverDelete removes a departed node from the flood lists, except where
@@ -44,12 +45,13 @@ func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
 		return fmt.Errorf("forget node %s: %w", ip, err)
 	}
 	d.log.Info("swarm node left the flood lists", "address", ip)
-	return d.forEachVXLAN(func(n *network) error {
+	d.forEachFlooded(ip, func(n *network) error {
 		if containsIP(n.Config.VXLAN.Peers, ip) {
 			return nil
 		}
 		return d.kernel.RemoveFloodPeer(vxlanName(n), ip)
 	})
+	return nil
 }
 
 func nodeIP(node NodeDiscovery) (net.IP, error) {
@@ -60,20 +62,34 @@ func nodeIP(node NodeDiscovery) (net.IP, error) {
 	return ip, nil
 }
 
-// forEachVXLAN applies fn to every VXLAN network, stopping at the first error.
-func (d *Driver) forEachVXLAN(fn func(*network) error) error {
+// forEachFlooded applies fn to every network whose flood list takes the
+// node at ip, logging failures: one network's trouble must not keep the
+// node out of the others.
+func (d *Driver) forEachFlooded(ip net.IP, fn func(*network) error) {
 	nets, err := d.networks()
 	if err != nil {
-		return err
+		d.log.Error("update flood lists", "node", ip, "err", err)
+		return
 	}
 	for i := range nets {
-		if nets[i].Config.VXLAN != nil {
-			if err := fn(&nets[i]); err != nil {
-				return err
-			}
+		if !floodsTo(&nets[i], ip) {
+			continue
+		}
+		if err := fn(&nets[i]); err != nil {
+			d.log.Warn("update flood list", "network", shortID(nets[i].ID), "node", ip, "err", err)
 		}
 	}
-	return nil
+}
+
+// floodsTo reports whether a network's flood list takes a swarm node: VXLAN
+// networks flooding by head-end replication (not by a multicast group),
+// whose underlay is of the node address's family.
+func floodsTo(n *network, ip net.IP) bool {
+	v := n.Config.VXLAN
+	if v == nil || (v.Group != nil && v.Group.IsMulticast()) {
+		return false
+	}
+	return underlayIPv6(v) == (ip.To4() == nil)
 }
 
 // nodePeers lists the swarm nodes Docker announced.
@@ -95,7 +111,7 @@ func (d *Driver) nodePeers() []net.IP {
 func (d *Driver) floodPeers(n *network) []net.IP {
 	peers := append([]net.IP{}, n.Config.VXLAN.Peers...)
 	for _, ip := range d.nodePeers() {
-		if !containsIP(peers, ip) {
+		if floodsTo(n, ip) && !containsIP(peers, ip) {
 			peers = append(peers, ip)
 		}
 	}

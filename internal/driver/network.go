@@ -191,12 +191,21 @@ func (d *Driver) vxlanMTU(n *network) (int, string, error) {
 
 // overhead is the VXLAN encapsulation size for the underlay's address family.
 func overhead(v *VXLANConfig) int {
-	for _, ip := range append([]net.IP{v.SrcAddr, v.Group}, v.Peers...) {
-		if ip != nil && ip.To4() == nil {
-			return vxlanOverhead6
-		}
+	if underlayIPv6(v) {
+		return vxlanOverhead6
 	}
 	return vxlanOverhead4
+}
+
+// underlayIPv6 reports an IPv6 underlay: the VTEP addresses are IPv6 (the
+// options guarantee they share one family). IPv4 when none is given.
+func underlayIPv6(v *VXLANConfig) bool {
+	for _, ip := range append([]net.IP{v.SrcAddr, v.Group}, v.Peers...) {
+		if ip != nil {
+			return ip.To4() == nil
+		}
+	}
+	return false
 }
 
 func orUnknown(dev string) string {
