@@ -76,11 +76,11 @@ func run(o options, log *slog.Logger) error {
 
 	d := driver.New(driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev}, k, st, log)
 	m := metrics.New(d.Counts)
-	rep, err := d.Reconcile()
+	rep, err := d.Reconcile(st.Fresh())
 	if err != nil {
 		return fmt.Errorf("reconcile kernel with %s: %w", o.state, err)
 	}
-	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "failed", rep.Failed)
+	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "kept", rep.Kept, "failed", rep.Failed)
 	m.AddReconcile("ensured", rep.Ensured)
 	m.AddReconcile("removed", rep.Removed)
 	m.AddReconcile("failed", rep.Failed)

@@ -24,8 +24,13 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 	if err != nil {
 		return CreateEndpointResponse{}, err
 	}
+	if err := d.ensureNetworkLinks(n); err != nil { // e.g. lost since a failed reconcile
+		return CreateEndpointResponse{}, err
+	}
 	e, err := d.loadEndpoint(req.EndpointID)
 	switch {
+	case err == nil && e.NetworkID != n.ID:
+		return CreateEndpointResponse{}, fmt.Errorf("endpoint ID %s is already used on network %s", shortID(e.ID), shortID(e.NetworkID))
 	case err == nil:
 		return d.endpointResponse(req, e), d.ensureEndpointLink(n, e)
 	case !errors.Is(err, ErrNotFound):
@@ -152,7 +157,7 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, networkID, endpointID strin
 		return err
 	}
 	defer d.unlock()
-	e, err := d.loadEndpoint(endpointID)
+	e, err := d.loadEndpointOf(networkID, endpointID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -179,7 +184,7 @@ func (d *Driver) EndpointInfo(ctx context.Context, networkID, endpointID string)
 		return nil, err
 	}
 	defer d.unlock()
-	e, err := d.loadEndpoint(endpointID)
+	e, err := d.loadEndpointOf(networkID, endpointID)
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ func (d *Driver) Join(ctx context.Context, networkID, endpointID string) (JoinRe
 	if err != nil {
 		return JoinResponse{}, err
 	}
-	e, err := d.loadEndpoint(endpointID)
+	e, err := d.loadEndpointOf(networkID, endpointID)
 	if err != nil {
 		return JoinResponse{}, err
 	}

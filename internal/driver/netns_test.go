@@ -43,7 +43,7 @@ func (h *host) start(t *testing.T) driver.ReconcileReport {
 		t.Fatal(err)
 	}
 	h.driver = driver.New(driver.Config{}, h.kernel, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	rep, err := h.driver.Reconcile()
+	rep, err := h.driver.Reconcile(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,4 +323,37 @@ func TestAbandonedRequestLeavesNothing(t *testing.T) {
 	}
 	// The network was not recorded: a real create with the same VNI works.
 	create(t, h, "other", map[string]string{"VxlanId": "7"}, subnet()...)
+}
+
+func TestFreshStoreKeepsMarkedLinks(t *testing.T) {
+	h := newHost(t)
+	h.ns.Must(t, "ip", "link", "add", "vxbr-lost", "type", "bridge")
+	h.ns.Must(t, "ip", "link", "set", "vxbr-lost", "alias", "docker-vxlan-plugin/vxlan/bridge/lost")
+	rep, err := h.driver.Reconcile(true)
+	if err != nil || rep.Kept != 1 || rep.Removed != 0 || !h.kernel.Exists("vxbr-lost") {
+		t.Fatalf("Reconcile(keepOrphans) = %+v, %v; want the marked link kept", rep, err)
+	}
+	rep, err = h.driver.Reconcile(false)
+	if err != nil || rep.Removed != 1 || h.kernel.Exists("vxbr-lost") {
+		t.Fatalf("Reconcile = %+v, %v; want the orphan removed", rep, err)
+	}
+}
+
+func TestEndpointOfAnotherNetworkIsUnknown(t *testing.T) {
+	h := newHost(t)
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	create(t, h, "other", map[string]string{"VxlanId": "8"}, sub("203.0.113.0/24", "203.0.113.1/24"))
+	attach(t, h, "ep1", "198.51.100.11/24")
+	if _, err := h.driver.Join(t.Context(), "other", "ep1"); !errors.Is(err, driver.ErrNotFound) {
+		t.Errorf("Join on the wrong network = %v, want ErrNotFound", err)
+	}
+	if _, err := h.driver.CreateEndpoint(t.Context(), driver.CreateEndpointRequest{NetworkID: "other", EndpointID: "ep1"}); err == nil {
+		t.Error("CreateEndpoint reused an endpoint ID of another network")
+	}
+	if err := h.driver.DeleteEndpoint(t.Context(), "other", "ep1"); err != nil {
+		t.Errorf("DeleteEndpoint on the wrong network = %v, want success", err)
+	}
+	if !h.kernel.Exists("vxve-ep1") {
+		t.Error("DeleteEndpoint on the wrong network deleted the endpoint")
+	}
 }

@@ -1,8 +1,6 @@
 package driver
 
 import (
-	"fmt"
-
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
 
@@ -11,6 +9,7 @@ type ReconcileReport struct {
 	Networks int // networks in the store
 	Ensured  int // networks whose links were checked and completed
 	Removed  int // owned links no record accounts for, deleted
+	Kept     int // owned links no record accounts for, kept (fresh store, or delete failed)
 	Failed   int // networks whose links could not be restored
 }
 
@@ -18,7 +17,11 @@ type ReconcileReport struct {
 // its links back (after a reboot, or a link deleted by hand), and every link
 // carrying our mark that no record accounts for is removed. Links without our
 // mark are never touched.
-func (d *Driver) Reconcile() (ReconcileReport, error) {
+//
+// With keepOrphans (the daemon passes it when the state file is new) orphans
+// are only reported: an empty store beside marked links means a wrong
+// --state or lost state, and deleting would cut off running containers.
+func (d *Driver) Reconcile(keepOrphans bool) (ReconcileReport, error) {
 	d.sem <- struct{}{}
 	defer d.unlock()
 	var r ReconcileReport
@@ -26,37 +29,25 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	if err != nil {
 		return r, err
 	}
-	eps, err := d.endpoints()
+	orphans, err := d.orphans(nets)
 	if err != nil {
 		return r, err
 	}
-	r.Networks = len(nets)
-	known := map[string]bool{}
-	for i := range nets {
-		for _, role := range []links.Role{roleBridge, roleVxlan, roleGateway} {
-			known[string(role)+"/"+nets[i].ID] = true
-		}
-		if p := nets[i].Config.Parent; p != "" {
-			known[string(roleVlan)+"/"+p] = true
-		}
-	}
-	for _, e := range eps {
-		known[string(roleEndpoint)+"/"+e.ID] = true
-	}
-	owned, err := d.kernel.ListOwned()
-	if err != nil {
-		return r, err
-	}
-	for _, o := range owned {
-		if known[string(o.Mark.Role)+"/"+o.Mark.ID] {
+	for _, o := range orphans {
+		if keepOrphans {
+			d.log.Warn("keeping a link marked as ours that the new state file does not know; delete it by hand if it is stale", "link", o.Name, "mark", o.Mark.String())
+			r.Kept++
 			continue
 		}
 		if err := d.kernel.DeleteOwned(o.Name, o.Mark.Role, o.Mark.ID); err != nil {
-			return r, fmt.Errorf("remove orphan %s: %w", o.Name, err)
+			d.log.Error("remove orphan link", "link", o.Name, "err", err)
+			r.Kept++
+			continue
 		}
 		d.log.Info("removed orphan link", "link", o.Name, "role", o.Mark.Role)
 		r.Removed++
 	}
+	r.Networks = len(nets)
 	for i := range nets {
 		if err := d.ensureNetworkLinks(&nets[i]); err != nil {
 			d.log.Error("restore network links", "network", shortID(nets[i].ID), "err", err)
@@ -66,6 +57,38 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 		r.Ensured++
 	}
 	return r, nil
+}
+
+// orphans lists the links carrying our mark that no record accounts for.
+func (d *Driver) orphans(nets []network) ([]links.Owned, error) {
+	eps, err := d.endpoints()
+	if err != nil {
+		return nil, err
+	}
+	known := map[links.Mark]bool{}
+	mark := func(role links.Role, id string) { known[links.Mark{Role: role, ID: id}] = true }
+	for i := range nets {
+		for _, role := range []links.Role{roleBridge, roleVxlan, roleGateway} {
+			mark(role, nets[i].ID)
+		}
+		if p := nets[i].Config.Parent; p != "" {
+			mark(roleVlan, p)
+		}
+	}
+	for _, e := range eps {
+		mark(roleEndpoint, e.ID)
+	}
+	owned, err := d.kernel.ListOwned()
+	if err != nil {
+		return nil, err
+	}
+	var out []links.Owned
+	for _, o := range owned {
+		if !known[links.Mark{Role: o.Mark.Role, ID: o.Mark.ID}] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
 }
 
 // Counts reports how many networks and endpoints the driver holds; errors

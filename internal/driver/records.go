@@ -70,6 +70,16 @@ func (d *Driver) loadEndpoint(id string) (*endpoint, error) {
 	return &e, nil
 }
 
+// loadEndpointOf loads an endpoint of the given network; an endpoint of
+// another network is as unknown as a missing one.
+func (d *Driver) loadEndpointOf(networkID, endpointID string) (*endpoint, error) {
+	e, err := d.loadEndpoint(endpointID)
+	if err == nil && e.NetworkID != networkID {
+		return nil, fmt.Errorf("endpoint %s on network %s: %w", shortID(endpointID), shortID(networkID), ErrNotFound)
+	}
+	return e, err
+}
+
 func (d *Driver) networks() ([]network, error) { return listAll[network](d.store, bucketNetworks) }
 
 func (d *Driver) endpoints() ([]endpoint, error) { return listAll[endpoint](d.store, bucketEndpoints) }

@@ -38,9 +38,6 @@ func NewAt(ns netns.NsHandle, driver string) (*Kernel, error) {
 // Close releases the netlink sockets.
 func (k *Kernel) Close() { k.h.Close() }
 
-// Handle exposes the netlink handle, for tests and diagnostics.
-func (k *Kernel) Handle() *netlink.Handle { return k.h }
-
 func (k *Kernel) mark(role Role, id string) Mark {
 	return Mark{Driver: k.driver, Role: role, ID: id}
 }
@@ -52,9 +49,23 @@ type Owned struct {
 	Mark  Mark
 }
 
+// dumpRetries bounds the retries of a netlink dump the kernel interrupted
+// because the table changed meanwhile (containers come and go).
+const dumpRetries = 5
+
+// retryDump runs a netlink dump again while the kernel reports it
+// interrupted.
+func retryDump[T any](dump func() (T, error)) (T, error) {
+	v, err := dump()
+	for i := 0; i < dumpRetries && errors.Is(err, netlink.ErrDumpInterrupted); i++ {
+		v, err = dump()
+	}
+	return v, err
+}
+
 // ListOwned returns every link in the namespace marked by this driver.
 func (k *Kernel) ListOwned() ([]Owned, error) {
-	all, err := k.h.LinkList()
+	all, err := retryDump(k.h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}

@@ -60,7 +60,7 @@ func (k *Kernel) routeUnderlay(dst net.IP) (Underlay, bool) {
 
 func (k *Kernel) defaultRouteUnderlay() (Underlay, bool) {
 	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
-		routes, err := k.h.RouteList(nil, family)
+		routes, err := retryDump(func() ([]netlink.Route, error) { return k.h.RouteList(nil, family) })
 		if err != nil {
 			continue
 		}
@@ -89,7 +89,7 @@ func (k *Kernel) deviceUnderlay(index int) (Underlay, bool) {
 }
 
 func (k *Kernel) linkWithAddr(ip net.IP) netlink.Link {
-	addrs, err := k.h.AddrList(nil, netlink.FAMILY_ALL)
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return k.h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil
 	}
@@ -105,7 +105,7 @@ func (k *Kernel) linkWithAddr(ip net.IP) netlink.Link {
 
 // LocalAddrs lists every address configured in the namespace.
 func (k *Kernel) LocalAddrs() ([]net.IP, error) {
-	addrs, err := k.h.AddrList(nil, netlink.FAMILY_ALL)
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return k.h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		return nil, fmt.Errorf("list addresses: %w", err)
 	}

@@ -26,7 +26,8 @@ func (k *Kernel) EnsureVeth(s VethSpec) error {
 	if err != nil {
 		return err
 	}
-	if host == nil {
+	created := host == nil
+	if created {
 		if k.Exists(s.PeerName) {
 			return &NotOwnedError{Name: s.PeerName}
 		}
@@ -38,13 +39,14 @@ func (k *Kernel) EnsureVeth(s VethSpec) error {
 			return err
 		}
 	}
-	if err := k.setMaster(host, s.Bridge); err != nil {
-		_ = k.h.LinkDel(host)
-		return err
+	err = k.setMaster(host, s.Bridge)
+	if err == nil {
+		if err = k.h.LinkSetUp(host); err != nil {
+			err = fmt.Errorf("set %s up: %w", s.HostName, err)
+		}
 	}
-	if err := k.h.LinkSetUp(host); err != nil {
-		_ = k.h.LinkDel(host)
-		return fmt.Errorf("set %s up: %w", s.HostName, err)
+	if err != nil && created {
+		_ = k.h.LinkDel(host) // leave nothing behind; an existing veth is left as it was
 	}
-	return nil
+	return err
 }

@@ -35,9 +35,3 @@ func (k *Kernel) EnsureVlan(name, parent string, vid int) (created bool, err err
 	}
 	return true, nil
 }
-
-// IsOwnedVlan reports whether name is an 802.1Q link this driver created.
-func (k *Kernel) IsOwnedVlan(name string) bool {
-	l, err := k.lookupOwned(name, k.mark(RoleVlan, name))
-	return err == nil && l != nil
-}

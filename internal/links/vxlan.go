@@ -165,7 +165,7 @@ func (k *Kernel) FloodPeers(name string) ([]net.IP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("look up %s: %w", name, err)
 	}
-	neighs, err := k.h.NeighList(l.Attrs().Index, unix.AF_BRIDGE)
+	neighs, err := retryDump(func() ([]netlink.Neigh, error) { return k.h.NeighList(l.Attrs().Index, unix.AF_BRIDGE) })
 	if err != nil {
 		return nil, fmt.Errorf("list FDB of %s: %w", name, err)
 	}

@@ -25,7 +25,8 @@ const lockWait = time.Second
 
 // Store is a bbolt-backed record store.
 type Store struct {
-	db *bolt.DB
+	db    *bolt.DB
+	fresh bool
 }
 
 // Open opens (creating if needed) the state file at path and takes its lock.
@@ -33,6 +34,7 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
+	_, statErr := os.Stat(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
@@ -40,14 +42,15 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, fresh: errors.Is(statErr, os.ErrNotExist)}, nil
 }
+
+// Fresh reports whether Open created the state file: nothing was recorded
+// before this process.
+func (s *Store) Fresh() bool { return s.fresh }
 
 // Close releases the state file.
 func (s *Store) Close() error { return s.db.Close() }
-
-// Path is the state file's location.
-func (s *Store) Path() string { return s.db.Path() }
 
 // Put stores v as JSON under bucket/key, replacing any earlier record.
 func (s *Store) Put(bucket, key string, v any) error {
