@@ -68,5 +68,6 @@ const (
 	vxlanOverhead4   = 50   // outer Ethernet + IPv4 + UDP + VXLAN
 	vxlanOverhead6   = 70   // the same with an IPv6 outer header
 	maxIfNameLen     = 15
-	internalMTU      = 1500 // an internal segment has no underlay to limit it
+	internalMTU      = 1500  // an internal segment's default MTU; it has no underlay to limit it
+	maxMTU           = 65535 // the largest MTU an option accepts
 )

@@ -93,6 +93,9 @@ func newEndpoint(n *network, req CreateEndpointRequest) (*endpoint, error) {
 		e.HostVeth = "" // the child itself stays marked on the host until Join
 	}
 	if !hasOwnMAC(n) {
+		if req.MAC != nil {
+			return nil, fmt.Errorf("a MAC address (%s) cannot be set here: %s", req.MAC, whyNoOwnMAC(n))
+		}
 		return e, nil
 	}
 	mac := req.MAC
@@ -109,8 +112,16 @@ func newEndpoint(n *network, req CreateEndpointRequest) (*endpoint, error) {
 // hasOwnMAC reports whether the network's container interfaces get a MAC of
 // their own: not ipvlan children (they share the parent's), not a passthru
 // macvlan (it takes the parent's).
-func hasOwnMAC(n *network) bool {
-	return n.Config.Mode == ModeBridge || (n.Config.Mode == ModeMacvlan && n.Config.MacvlanMode != "passthru")
+func hasOwnMAC(n *network) bool { return whyNoOwnMAC(n) == "" }
+
+func whyNoOwnMAC(n *network) string {
+	switch {
+	case n.Config.Mode == ModeIpvlan:
+		return "ipvlan interfaces share their parent's MAC"
+	case n.Config.MacvlanMode == "passthru":
+		return "a passthru macvlan takes its parent's MAC"
+	}
+	return ""
 }
 
 // endpointResponse hands back the MAC only if the driver chose it: Docker

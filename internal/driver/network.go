@@ -138,6 +138,8 @@ func (d *Driver) deriveMTU(n *network) error {
 	}
 	cfg := &n.Config
 	switch {
+	case cfg.MTU == 0 && cfg.VXLAN == nil && cfg.Parent == "":
+		cfg.MTU = internalMTU // an internal segment's default, not its limit
 	case cfg.MTU == 0:
 		cfg.MTU = limit
 	case cfg.MTU > limit:
@@ -166,7 +168,7 @@ func (d *Driver) segmentMTU(n *network) (int, string, error) {
 		mtu, err := d.kernel.LinkMTU(dev)
 		return mtu, "parent " + dev, err
 	}
-	return internalMTU, "an internal segment", nil
+	return maxMTU, "an internal segment", nil
 }
 
 // vxlanMTU derives the vxlan link's MTU from the underlay.

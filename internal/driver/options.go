@@ -251,6 +251,9 @@ func (p *parse) checkVXLAN() error {
 	if (v.PortLow == 0) != (v.PortHigh == 0) {
 		return fmt.Errorf("options PortLow and PortHigh go together: give both or neither")
 	}
+	if v.Group != nil && v.Group.IsMulticast() && v.VtepDev == "" {
+		return fmt.Errorf("multicast Group %s needs VtepDev (or the daemon's --vtepdev): the kernel joins the group on that device", v.Group)
+	}
 	if v.PortLow > v.PortHigh {
 		return fmt.Errorf("PortLow=%d is above PortHigh=%d", v.PortLow, v.PortHigh)
 	}

@@ -177,13 +177,15 @@ func goodCases() []goodCase {
 			vxlanWant(func(_ *NetworkConfig, v *VXLANConfig) { v.SrcAddr = net.ParseIP("192.0.2.10") })},
 		{"SrcAddr IPv6", ParseRequest{Options: vni42("SrcAddr", "2001:db8::10")},
 			vxlanWant(func(_ *NetworkConfig, v *VXLANConfig) { v.SrcAddr = net.ParseIP("2001:db8::10") })},
-		{"Group multicast", ParseRequest{Options: vni42("Group", "239.1.1.1")},
-			vxlanWant(func(_ *NetworkConfig, v *VXLANConfig) { v.Group = net.ParseIP("239.1.1.1") })},
+		{"Group multicast", ParseRequest{Options: vni42("Group", "239.1.1.1", "VtepDev", "eth1")},
+			vxlanWant(func(_ *NetworkConfig, v *VXLANConfig) { v.Group, v.VtepDev = net.ParseIP("239.1.1.1"), "eth1" })},
+		{"Group multicast with --vtepdev", ParseRequest{Options: vni42("Group", "239.1.1.1"), VtepDevFlag: "eth2"},
+			vxlanWant(func(_ *NetworkConfig, v *VXLANConfig) { v.Group, v.VtepDev = net.ParseIP("239.1.1.1"), "eth2" })},
 		{"Group unicast remote", ParseRequest{Options: vni42("Group", "192.0.2.20")},
 			vxlanWant(func(_ *NetworkConfig, v *VXLANConfig) { v.Group = net.ParseIP("192.0.2.20") })},
-		{"Group IPv6 multicast with IPv6 SrcAddr", ParseRequest{Options: vni42("Group", "ff05::100", "SrcAddr", "2001:db8::10")},
+		{"Group IPv6 multicast with IPv6 SrcAddr", ParseRequest{Options: vni42("Group", "ff05::100", "SrcAddr", "2001:db8::10", "VtepDev", "eth1")},
 			vxlanWant(func(_ *NetworkConfig, v *VXLANConfig) {
-				v.Group = net.ParseIP("ff05::100")
+				v.Group, v.VtepDev = net.ParseIP("ff05::100"), "eth1"
 				v.SrcAddr = net.ParseIP("2001:db8::10")
 			})},
 		{"Peers one", ParseRequest{Options: vni42("Peers", "192.0.2.1")},
@@ -606,6 +608,7 @@ func badCases() []badCase {
 		// parent: bad values
 		{"parent VID 0", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.0")}, "parent"},
 		{"parent VID 4095", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.4095")}, "parent"},
+		{"multicast Group without VtepDev", ParseRequest{Options: vni42("Group", "239.1.1.1")}, "VtepDev"},
 		{"parent VID with a leading zero", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.010")}, "parent"},
 		{"parent VID negative", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.-1")}, "parent"},
 		{"parent VID huge", ParseRequest{Options: kv("mode", "macvlan", "parent", "eth0.99999999")}, "parent"},

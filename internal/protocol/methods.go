@@ -306,8 +306,9 @@ func endpointRequestFromWire(req createEndpointRequest) (driver.CreateEndpointRe
 		}
 	}
 	if iface.MacAddress != "" {
-		if r.MAC, err = net.ParseMAC(iface.MacAddress); err != nil {
-			return r, badRequest{fmt.Errorf("endpoint MAC address: %w", err)}
+		r.MAC, err = net.ParseMAC(iface.MacAddress)
+		if err != nil || len(r.MAC) != 6 || r.MAC[0]&1 == 1 {
+			return r, badRequest{fmt.Errorf("endpoint MAC address %q: want a 6-byte unicast Ethernet address", iface.MacAddress)}
 		}
 	}
 	return r, nil
