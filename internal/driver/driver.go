@@ -17,7 +17,8 @@ type Kernel interface {
 	EnsureBridge(links.BridgeSpec) error
 	EnsureVxlan(links.VxlanSpec) error
 	EnsureVeth(links.VethSpec) error
-	EnsureVlan(name, parent string, vid int) (created bool, err error)
+	EnsureVlan(spec links.VlanSpec, mayCreate bool) (created bool, err error)
+	VlanOwned(name string) (exists, owned bool)
 	AddFloodPeer(name string, ip net.IP) error
 	RemoveFloodPeer(name string, ip net.IP) error
 	EnsureMacvlan(spec links.ChildSpec, mode string) error

@@ -71,6 +71,10 @@ func (d *Driver) newNetwork(req CreateNetworkRequest) (*network, error) {
 		return nil, err
 	}
 	n := &network{ID: req.NetworkID, Config: cfg, Options: req.Options, IPv4: req.IPv4, IPv6: req.IPv6}
+	if _, _, isVlan := cfg.vlanID(); isVlan {
+		exists, owned := d.kernel.VlanOwned(cfg.Parent)
+		n.OwnsVlan = !exists || owned
+	}
 	if err := d.checkConflicts(n); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ type network struct {
 	IPv4     []Subnet
 	IPv6     []Subnet
 	Underlay string // device the VXLAN traffic leaves by, as found at create time
+	OwnsVlan bool   // the IFACE.VID parent is the plugin's: created on the fly, or already marked
 }
 
 // endpoint is an endpoint's persistent record.

@@ -60,8 +60,10 @@ func (d *Driver) ensureSegment(n *network) error {
 	return nil
 }
 
-// ensureParent checks that the parent exists; an IFACE.VID parent is
-// created when missing, and then carries our mark.
+// ensureParent checks that the parent exists. An IFACE.VID parent that is
+// missing is created, and then carries our mark, if the network owns it:
+// when it was missing at network create (and so created on the fly) or
+// already ours then. An operator's sub-interface is never recreated.
 func (d *Driver) ensureParent(n *network) error {
 	base, vid, isVlan := n.Config.vlanID()
 	if !isVlan {
@@ -70,7 +72,8 @@ func (d *Driver) ensureParent(n *network) error {
 		}
 		return nil
 	}
-	created, err := d.kernel.EnsureVlan(n.Config.Parent, base, vid)
+	spec := links.VlanSpec{Name: n.Config.Parent, Parent: base, VID: vid}
+	created, err := d.kernel.EnsureVlan(spec, n.OwnsVlan)
 	if created {
 		d.log.Info("created 802.1Q sub-interface", "link", n.Config.Parent, "network", shortID(n.ID))
 	}

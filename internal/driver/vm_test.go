@@ -83,6 +83,19 @@ func TestVMVlanParentCreatedSharedAndRemoved(t *testing.T) {
 	h.ns.Must(t, "ip", "link", "add", "d0", "type", "dummy")
 	h.ns.Must(t, "ip", "link", "set", "d0", "up")
 	h.ns.Must(t, "ip", "link", "add", "link", "d0", "name", "d0.20", "type", "vlan", "id", "20")
+	h.ns.Must(t, "ip", "link", "set", "d0.20", "up")
+	h.ns.Must(t, "ip", "link", "add", "link", "d0", "name", "d0.30", "type", "vlan", "id", "30")
+	h.ns.Must(t, "ip", "link", "add", "link", "d0", "name", "d0.40", "type", "vlan", "id", "41")
+
+	for parent, why := range map[string]string{"d0.30": "down", "d0.40": "not 802.1Q VLAN 40"} {
+		err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: "bad", Options: map[string]string{"parent": parent, "mode": "macvlan"}, IPv4: subnet()})
+		if err == nil || !strings.Contains(err.Error(), why) {
+			t.Errorf("network on the operator's %s = %v, want an error saying %q", parent, err, why)
+		}
+	}
+	if l := h.ns.Must(t, "ip", "link", "show", "d0.30"); strings.Contains(l, ",UP") {
+		t.Error("the plugin set the operator's d0.30 up")
+	}
 
 	create(t, h, "n10a", map[string]string{"parent": "d0.10", "mode": "macvlan"}, subnet()...)
 	create(t, h, "n10b", map[string]string{"parent": "d0.10", "mode": "macvlan"}, sub("203.0.113.0/24", "203.0.113.1/24"))
@@ -91,14 +104,22 @@ func TestVMVlanParentCreatedSharedAndRemoved(t *testing.T) {
 		t.Fatalf("d0.10 is not VLAN 10:\n%s", l)
 	}
 
-	// The plugin's sub-interface survives a reboot-like loss: reconcile
-	// puts it back.
+	// After a reboot-like loss reconcile puts the plugin's sub-interface
+	// back, but not the operator's.
 	h.stop()
 	h.ns.Must(t, "ip", "link", "del", "d0.10")
-	h.start(t)
+	h.ns.Must(t, "ip", "link", "del", "d0.20")
+	if rep := h.start(t); rep.Failed != 1 {
+		t.Errorf("reconcile report %+v, want the network on the operator's missing d0.20 failed", rep)
+	}
 	if !h.kernel.Exists("d0.10") {
 		t.Fatal("reconcile did not recreate d0.10")
 	}
+	if h.kernel.Exists("d0.20") {
+		t.Fatal("reconcile recreated the operator's d0.20")
+	}
+	h.ns.Must(t, "ip", "link", "add", "link", "d0", "name", "d0.20", "type", "vlan", "id", "20")
+	h.ns.Must(t, "ip", "link", "set", "d0.20", "up")
 
 	mustDelete(t, h, "n10a")
 	if !h.kernel.Exists("d0.10") {
