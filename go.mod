@@ -3,10 +3,19 @@ module github.com/docker-vxlan-plugin/docker-vxlan-plugin
 go 1.24.0
 
 require (
+	github.com/google/nftables v0.3.0
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
 	go.etcd.io/bbolt v1.4.3
 	golang.org/x/sys v0.38.0
+)
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/mdlayher/netlink v1.7.3-0.20250113171957-fbb4dce95f42 // indirect
+	github.com/mdlayher/socket v0.5.0 // indirect
+	golang.org/x/net v0.43.0 // indirect
+	golang.org/x/sync v0.13.0 // indirect
 )
 
 require (

@@ -27,6 +27,9 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 	if err := d.ensureNetworkLinks(n); err != nil { // e.g. lost since a failed reconcile
 		return CreateEndpointResponse{}, err
 	}
+	if err := d.syncForward(); err != nil { // e.g. dockerd set up its firewall after our start
+		return CreateEndpointResponse{}, err
+	}
 	e, err := d.loadEndpoint(req.EndpointID)
 	switch {
 	case err == nil && e.NetworkID != n.ID:

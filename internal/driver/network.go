@@ -51,6 +51,10 @@ func (d *Driver) CreateNetwork(ctx context.Context, req CreateNetworkRequest) er
 		d.removeNetworkLinks(n)
 		return err
 	}
+	if err := d.syncForward(n); err != nil {
+		d.removeNetworkLinks(n)
+		return err
+	}
 	if err := ctx.Err(); err != nil { // Docker gave up: it will never delete this network
 		d.removeNetworkLinks(n)
 		return fmt.Errorf("request abandoned: %w", err)
@@ -256,6 +260,9 @@ func (d *Driver) DeleteNetwork(ctx context.Context, id string) error {
 	d.removeNetworkLinks(n)
 	if err := d.store.Delete(bucketNetworks, id); err != nil {
 		return fmt.Errorf("forget network: %w", err)
+	}
+	if err := d.syncForward(); err != nil {
+		d.log.Warn("firewall exception not withdrawn", "network", shortID(id), "err", err)
 	}
 	d.log.Info("network deleted", "network", shortID(id))
 	return nil

@@ -56,6 +56,9 @@ func (d *Driver) Reconcile(keepOrphans bool) (ReconcileReport, error) {
 		}
 		r.Ensured++
 	}
+	if err := d.syncForward(); err != nil {
+		d.log.Error("firewall exception for the bridges", "err", err)
+	}
 	return r, nil
 }
 

@@ -3,6 +3,7 @@ package driver
 import (
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
@@ -137,4 +138,30 @@ func gateways(n *network) []*net.IPNet {
 		}
 	}
 	return gws
+}
+
+// syncForward lets traffic through the host firewall's FORWARD chain for
+// the bridges of every recorded bridge-mode network, plus those of extra
+// (a network about to be recorded).
+func (d *Driver) syncForward(extra ...*network) error {
+	nets, err := d.networks()
+	if err != nil {
+		return err
+	}
+	var bridges []string
+	for _, n := range append(pointers(nets), extra...) {
+		if n.Config.Mode == ModeBridge && !slices.Contains(bridges, bridgeName(n)) {
+			bridges = append(bridges, bridgeName(n))
+		}
+	}
+	slices.Sort(bridges)
+	return d.kernel.AllowForward(bridges)
+}
+
+func pointers[T any](s []T) []*T {
+	p := make([]*T, len(s))
+	for i := range s {
+		p[i] = &s[i]
+	}
+	return p
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -13,6 +14,7 @@ import (
 // Kernel creates and removes the plugin's links in one network namespace.
 type Kernel struct {
 	h      *netlink.Handle
+	nft    func() (*nftables.Conn, error) // a netfilter connection in the same namespace
 	driver string
 }
 
@@ -23,7 +25,8 @@ func New(driver string) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
-	return &Kernel{h: h, driver: driver}, nil
+	nft := func() (*nftables.Conn, error) { return nftables.New() }
+	return &Kernel{h: h, nft: nft, driver: driver}, nil
 }
 
 // NewAt returns a Kernel working in the network namespace ns.
@@ -32,7 +35,8 @@ func NewAt(ns netns.NsHandle, driver string) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open netlink in namespace: %w", err)
 	}
-	return &Kernel{h: h, driver: driver}, nil
+	nft := func() (*nftables.Conn, error) { return nftables.New(nftables.WithNetNSFd(int(ns))) }
+	return &Kernel{h: h, nft: nft, driver: driver}, nil
 }
 
 // Close releases the netlink sockets.
