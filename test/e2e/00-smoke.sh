@@ -56,7 +56,7 @@ ms=$(median_ms "$RUNS" host_docker h1 run --rm --net m1 busybox:local true) && o
 check "run --rm --net m1 (macvlan)" test "$ok" = 1
 log "docker run --rm on macvlan: median ${ms:-?} ms over $RUNS"
 
-# ---- builtin bridge driver with --iptables=false
+# ---- builtin bridge driver (Docker's own firewall on, as by default)
 check "bridge network create" host_docker h1 network create -d bridge --subnet 10.99.0.0/24 b1
 check "run --rm --net b1 (bridge)" host_docker h1 run --rm --net b1 busybox:local true
 host_docker h1 run -d --name bc1 --net b1 busybox:local sleep 300 >/dev/null

@@ -382,7 +382,7 @@ dockerd_start() {
 	nsenter -t "$hp" -m -n -p -- dockerd \
 		--data-root "$d/data" --exec-root "$d/exec" \
 		-H "unix://$d/docker.sock" --pidfile "$d/docker.pidfile" \
-		--bridge=none --iptables=false --ip6tables=false \
+		--bridge=none \
 		--cgroup-parent "e2e-$E2E_ID-$name" \
 		"${extra[@]}" "${args[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
 	np=$!
