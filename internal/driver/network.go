@@ -63,7 +63,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req CreateNetworkRequest) er
 		d.removeNetworkLinks(n)
 		return fmt.Errorf("record network: %w", err)
 	}
-	d.log.Info("network created", "network", shortID(n.ID), "mode", n.Config.Mode, "segment", segmentDevice(n), "vni", vniOf(n), "mtu", n.Config.MTU)
+	d.log.Info("network created", "network", shortID(n.ID), "mode", n.Config.Mode, "segment", segmentDevice(n), "vni", vniOf(n), "underlay", n.Underlay, "mtu", n.Config.MTU)
 	return nil
 }
 
