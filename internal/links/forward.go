@@ -1,10 +1,12 @@
 package links
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 )
 
 // forwardChain is the plugin's own chain in the iptables "filter" tables.
@@ -34,6 +36,9 @@ func (k *Kernel) allowForward(family nftables.TableFamily, bridges []string) err
 		return err
 	}
 	forward, ours, err := filterChains(c, family)
+	if noNFTables(err) {
+		return nil // no nf_tables in this kernel: no iptables-nft firewall either
+	}
 	if err != nil || forward == nil {
 		return err // no filter table or FORWARD chain: nothing to get past
 	}
@@ -101,4 +106,15 @@ func acceptIfname(key expr.MetaKey, name string) []expr.Any {
 		&expr.Counter{},
 		&expr.Verdict{Kind: expr.VerdictAccept},
 	}
+}
+
+// noNFTables recognises the errors of a kernel without nf_tables (or
+// without nfnetlink at all).
+func noNFTables(err error) bool {
+	for _, e := range []error{unix.EINVAL, unix.ENOENT, unix.EPROTONOSUPPORT, unix.EAFNOSUPPORT, unix.EOPNOTSUPP} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
