@@ -8,6 +8,7 @@
 #   driver_crash H                       SIGKILL the plugin process
 #   driver_recover H                     wait for (or cause) the plugin to serve again
 #   driver_stop H                        stop it the way an operator would
+#   driver_replace H                     replace the running plugin with a new instance (an upgrade)
 #   driver_pids H                        PIDs of plugin processes on H (real PID namespace)
 #   DRIVER                               the name for `docker network create -d`
 #
@@ -95,5 +96,27 @@ driver_stop() {
 	host) plugin_stop "$1" ;;
 	container) host_docker "$1" stop vxlan-plugin >/dev/null ;;
 	managed) host_docker "$1" plugin disable -f "$PLUGIN_REF" >/dev/null ;;
+	esac
+}
+
+# driver_replace H: what an upgrade does: the host binary stopped and
+# started, the container removed and run anew, the managed plugin disabled
+# and enabled. The state must carry over.
+driver_replace() {
+	local h=$1
+	case $LAUNCHER in
+	host) plugin_stop "$h" && plugin_start "$h" ;;
+	container)
+		host_docker "$h" rm -f vxlan-plugin >/dev/null
+		host_docker "$h" run -d --name vxlan-plugin --restart always --net=host --cap-add NET_ADMIN \
+			-v /run/docker/plugins:/run/docker/plugins \
+			-v /var/lib/docker-vxlan-plugin:/var/lib/docker-vxlan-plugin \
+			"$PLUGIN_IMAGE" >/dev/null
+		_await_socket "$h" "$PLUGIN_SOCK"
+		;;
+	managed)
+		host_docker "$h" plugin disable -f "$PLUGIN_REF" >/dev/null
+		host_docker "$h" plugin enable "$PLUGIN_REF" >/dev/null
+		;;
 	esac
 }

@@ -112,6 +112,11 @@ check "after plugin restart, a new container joins" host_docker h1 run --rm --ne
 check "after plugin restart, c3 and c4 are stopped and removed" host_docker h1 rm -f c3 c4
 check "after plugin restart, the dual network is removed" host_docker h1 network rm dual
 
+# An upgrade: a new plugin instance takes over the state.
+driver_replace h1
+check "after replacing the plugin, c1 pings c2" ping1 c1 "$c2ip"
+check "after replacing the plugin, a new container joins" host_docker h1 run --rm --network seg42 busybox:local ping -c 1 -W 2 198.51.100.1
+
 # dockerd restart: containers come back (restart=always) and rejoin.
 dockerd_restart h1
 check "after dockerd restart, c1 is running again" wait_for 30 running c1
