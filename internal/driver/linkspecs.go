@@ -1,10 +1,6 @@
 package driver
 
-import (
-	"net"
-
-	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
-)
+import "github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 
 // Roles of owned links, as the links package names them.
 const (
@@ -17,24 +13,7 @@ const (
 
 func linksBridge(n *network) links.BridgeSpec {
 	br := n.Config.Bridge
-	spec := links.BridgeSpec{Name: bridgeName(n), NetworkID: n.ID, MTU: br.MTU, MAC: br.MAC, TxQLen: br.TxQLen}
-	if spec.MAC == nil && n.Config.Mode == ModeBridge {
-		spec.MAC, spec.RandomLinkLocal = anycastGateway(n)
-	}
-	return spec
-}
-
-// anycastGateway returns the gateway MAC shared by every host of a VXLAN
-// segment in hostGateway mode. Each host holds the same gateway address;
-// with the same MAC too, a container's ARP/ND cache stays right whichever
-// host answers, and frames for the gateway never leave the host: its own
-// bridge owns the MAC. The link-local address must then not derive from it.
-func anycastGateway(n *network) (net.HardwareAddr, bool) {
-	v := n.Config.VXLAN
-	if v == nil || !n.Config.HostGateway {
-		return nil, false
-	}
-	return net.HardwareAddr{0x02, 'v', 'x', byte(v.VNI >> 16), byte(v.VNI >> 8), byte(v.VNI)}, true
+	return links.BridgeSpec{Name: bridgeName(n), NetworkID: n.ID, MTU: br.MTU, MAC: br.MAC, TxQLen: br.TxQLen}
 }
 
 func linksVxlan(n *network, v *VXLANConfig) links.VxlanSpec {
@@ -66,12 +45,8 @@ func endpointChild(n *network, e *endpoint) links.ChildSpec {
 // gatewayChild is the host's own macvlan or ipvlan interface on the segment,
 // which holds the gateway addresses in hostGateway mode.
 func gatewayChild(n *network) links.ChildSpec {
-	spec := links.ChildSpec{
+	return links.ChildSpec{
 		Name: linkName("vxgw-", n.ID), Parent: segmentDevice(n), Role: roleGateway, ID: n.ID,
 		MTU: n.Config.MTU, Up: true,
 	}
-	if n.Config.Mode == ModeMacvlan {
-		spec.MAC, spec.RandomLinkLocal = anycastGateway(n)
-	}
-	return spec
 }

@@ -357,31 +357,3 @@ func TestEndpointOfAnotherNetworkIsUnknown(t *testing.T) {
 		t.Error("DeleteEndpoint on the wrong network deleted the endpoint")
 	}
 }
-
-func TestAnycastGatewayOnEveryHost(t *testing.T) {
-	h1, h2 := twoHosts(t, func(string) map[string]string {
-		return map[string]string{"VxlanId": "42", "Peers": "192.0.2.1,192.0.2.2"} // hostGateway by default
-	})
-	c1 := attach(t, h1, "ep1", "198.51.100.11/24")
-	c2 := attach(t, h2, "ep2", "198.51.100.12/24")
-	assertPing(t, c1, "198.51.100.1")
-	assertPing(t, c2, "198.51.100.1")
-	assertPing(t, c1, "198.51.100.12")
-	const anycast = "02:76:78:00:00:2a" // "vx" and VNI 42
-	for _, c := range []*netnstest.NS{c1, c2} {
-		if n := c.Must(t, "ip", "neigh", "show", "198.51.100.1"); !strings.Contains(n, anycast) {
-			t.Errorf("gateway neighbour in %s = %q, want the anycast MAC %s", c.Name, n, anycast)
-		}
-	}
-	// Frames for the gateway stay on each host: no bridge forwards the
-	// gateway MAC into the tunnel (the vxlan link's own "self" entries do
-	// not steer the bridge).
-	for _, h := range []*host{h1, h2} {
-		fdb := h.ns.Must(t, "bridge", "fdb", "show", "br", "vxbr-0a1b2c3d4e")
-		for _, line := range strings.Split(fdb, "\n") {
-			if strings.HasPrefix(line, anycast) && strings.Contains(line, "dev vxlan-") && strings.Contains(line, "master") {
-				t.Errorf("gateway MAC learned behind the tunnel on %s: %s", h.ns.Name, line)
-			}
-		}
-	}
-}

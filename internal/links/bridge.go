@@ -14,10 +14,6 @@ type BridgeSpec struct {
 	MTU       int              // 0: kernel default
 	MAC       net.HardwareAddr // nil: kernel chooses
 	TxQLen    int              // 0: kernel default
-	// RandomLinkLocal gives the bridge a random IPv6 link-local address
-	// instead of one derived from its MAC: needed when the MAC is an anycast
-	// gateway MAC shared with other hosts.
-	RandomLinkLocal bool
 }
 
 // EnsureBridge creates the bridge unless it already exists as ours, and sets
@@ -37,10 +33,6 @@ func (k *Kernel) EnsureBridge(s BridgeSpec) error {
 		if l, err = k.create(&netlink.Bridge{LinkAttrs: attrs}, m); err != nil {
 			return err
 		}
-		if err := k.randomLinkLocal(l, s.RandomLinkLocal); err != nil {
-			_ = k.h.LinkDel(l)
-			return err
-		}
 	}
 	if err := k.h.LinkSetUp(l); err != nil {
 		return fmt.Errorf("set %s up: %w", s.Name, err)
@@ -54,20 +46,4 @@ func txqlen(n int) int {
 		return -1
 	}
 	return n
-}
-
-// addrGenModeRandom is IN6_ADDR_GEN_MODE_RANDOM: a random interface
-// identifier for the link-local address.
-const addrGenModeRandom = 3
-
-// randomLinkLocal switches a link that is not up yet to random link-local
-// addresses, if asked.
-func (k *Kernel) randomLinkLocal(l netlink.Link, want bool) error {
-	if !want {
-		return nil
-	}
-	if err := k.h.LinkSetIP6AddrGenMode(l, addrGenModeRandom); err != nil {
-		return fmt.Errorf("set random IPv6 link-local mode on %s: %w", l.Attrs().Name, err)
-	}
-	return nil
 }

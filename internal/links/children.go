@@ -18,8 +18,6 @@ type ChildSpec struct {
 	MTU    int
 	MAC    net.HardwareAddr // macvlan only; nil lets the kernel choose
 	Up     bool             // set the link up (gateways); Docker sets endpoints up
-	// RandomLinkLocal: see BridgeSpec.
-	RandomLinkLocal bool
 }
 
 // macvlanMode maps the option value to the kernel's mode.
@@ -88,10 +86,6 @@ func (k *Kernel) ensureChild(s ChildSpec, build func(netlink.LinkAttrs) netlink.
 		attrs.MTU = s.MTU
 		attrs.ParentIndex = parent
 		if l, err = k.create(build(attrs), m); err != nil {
-			return err
-		}
-		if err := k.randomLinkLocal(l, s.RandomLinkLocal); err != nil {
-			_ = k.h.LinkDel(l)
 			return err
 		}
 	}
