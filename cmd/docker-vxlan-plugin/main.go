@@ -76,7 +76,7 @@ func run(o options, log *slog.Logger) error {
 
 	d := driver.New(driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev}, k, st, log)
 	m := metrics.New(d.Counts)
-	rep, err := d.Reconcile(st.Fresh())
+	rep, err := d.Reconcile()
 	if err != nil {
 		return fmt.Errorf("reconcile kernel with %s: %w", o.state, err)
 	}
@@ -94,7 +94,29 @@ func run(o options, log *slog.Logger) error {
 		}
 		defer stopMetrics()
 	}
+	go keepFirewall(ctx, d, log)
 	return serve(ctx, o, d, m, log)
+}
+
+// firewallCheck is how often the firewall exception is checked: a firewall
+// reload that dropped it cuts the bridges off until then.
+const firewallCheck = 10 * time.Second
+
+// keepFirewall restores the firewall exception for the bridges whenever
+// something removed it, until ctx ends.
+func keepFirewall(ctx context.Context, d *driver.Driver, log *slog.Logger) {
+	t := time.NewTicker(firewallCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.SyncFirewall(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("firewall exception check", "err", err)
+			}
+		}
+	}
 }
 
 // serveMetrics starts the /metrics and /healthz listener; the returned

@@ -27,7 +27,7 @@ type Kernel interface {
 	DeleteOwned(name string, role links.Role, id string) error
 	ListOwned() ([]links.Owned, error)
 	AddAddrs(name string, addrs []*net.IPNet) error
-	AllowForward(bridges []string) error
+	AllowForward(rules []links.ForwardRule) error
 	FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
 	Exists(name string) bool
 }

@@ -27,8 +27,10 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 	if err := d.ensureNetworkLinks(n); err != nil { // e.g. lost since a failed reconcile
 		return CreateEndpointResponse{}, err
 	}
-	if err := d.syncForward(); err != nil { // e.g. dockerd set up its firewall after our start
-		return CreateEndpointResponse{}, err
+	if n.Config.Mode == ModeBridge {
+		if err := d.syncForward(); err != nil { // e.g. dockerd set up its firewall after our start
+			d.log.Warn("firewall exception for the bridges", "err", err)
+		}
 	}
 	e, err := d.loadEndpoint(req.EndpointID)
 	switch {

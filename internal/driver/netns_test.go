@@ -43,7 +43,7 @@ func (h *host) start(t *testing.T) driver.ReconcileReport {
 		t.Fatal(err)
 	}
 	h.driver = driver.New(driver.Config{}, h.kernel, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	rep, err := h.driver.Reconcile(false)
+	rep, err := h.driver.Reconcile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,17 +325,20 @@ func TestAbandonedRequestLeavesNothing(t *testing.T) {
 	create(t, h, "other", map[string]string{"VxlanId": "7"}, subnet()...)
 }
 
-func TestFreshStoreKeepsMarkedLinks(t *testing.T) {
+func TestEmptyStoreKeepsMarkedLinks(t *testing.T) {
 	h := newHost(t)
 	h.ns.Must(t, "ip", "link", "add", "vxbr-lost", "type", "bridge")
 	h.ns.Must(t, "ip", "link", "set", "vxbr-lost", "alias", "docker-vxlan-plugin/vxlan/bridge/lost")
-	rep, err := h.driver.Reconcile(true)
-	if err != nil || rep.Kept != 1 || rep.Removed != 0 || !h.kernel.Exists("vxbr-lost") {
-		t.Fatalf("Reconcile(keepOrphans) = %+v, %v; want the marked link kept", rep, err)
+	for i := 0; i < 2; i++ { // not only on the first start
+		rep, err := h.driver.Reconcile()
+		if err != nil || rep.Kept != 1 || rep.Removed != 0 || !h.kernel.Exists("vxbr-lost") {
+			t.Fatalf("Reconcile #%d with an empty store = %+v, %v; want the marked link kept", i+1, rep, err)
+		}
 	}
-	rep, err = h.driver.Reconcile(false)
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	rep, err := h.driver.Reconcile()
 	if err != nil || rep.Removed != 1 || h.kernel.Exists("vxbr-lost") {
-		t.Fatalf("Reconcile = %+v, %v; want the orphan removed", rep, err)
+		t.Fatalf("Reconcile with a recorded network = %+v, %v; want the orphan removed", rep, err)
 	}
 }
 

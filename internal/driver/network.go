@@ -47,24 +47,39 @@ func (d *Driver) CreateNetwork(ctx context.Context, req CreateNetworkRequest) er
 	if err != nil {
 		return err
 	}
-	if err := d.ensureNetworkLinks(n); err != nil {
-		d.removeNetworkLinks(n)
+	if err := d.installNetwork(ctx, n); err != nil {
+		d.uninstallNetwork(n)
 		return err
-	}
-	if err := d.syncForward(n); err != nil {
-		d.removeNetworkLinks(n)
-		return err
-	}
-	if err := ctx.Err(); err != nil { // Docker gave up: it will never delete this network
-		d.removeNetworkLinks(n)
-		return fmt.Errorf("request abandoned: %w", err)
-	}
-	if err := d.store.Put(bucketNetworks, n.ID, n); err != nil {
-		d.removeNetworkLinks(n)
-		return fmt.Errorf("record network: %w", err)
 	}
 	d.log.Info("network created", "network", shortID(n.ID), "mode", n.Config.Mode, "segment", segmentDevice(n), "vni", vniOf(n), "underlay", n.Underlay, "mtu", n.Config.MTU)
 	return nil
+}
+
+// installNetwork creates the network's links and firewall exception, then
+// records it, unless Docker gave up on the request meanwhile.
+func (d *Driver) installNetwork(ctx context.Context, n *network) error {
+	if err := d.ensureNetworkLinks(n); err != nil {
+		return err
+	}
+	if err := d.syncForward(n); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil { // Docker will never delete a network it thinks failed
+		return fmt.Errorf("request abandoned: %w", err)
+	}
+	if err := d.store.Put(bucketNetworks, n.ID, n); err != nil {
+		return fmt.Errorf("record network: %w", err)
+	}
+	return nil
+}
+
+// uninstallNetwork removes the links of a network that is not (or no
+// longer) recorded, and its firewall exception, best effort.
+func (d *Driver) uninstallNetwork(n *network) {
+	d.removeNetworkLinks(n)
+	if err := d.syncForward(); err != nil {
+		d.log.Warn("firewall exception not withdrawn", "network", shortID(n.ID), "err", err)
+	}
 }
 
 // newNetwork parses and checks a request against the kernel and the other
@@ -257,13 +272,10 @@ func (d *Driver) DeleteNetwork(ctx context.Context, id string) error {
 			}
 		}
 	}
-	d.removeNetworkLinks(n)
 	if err := d.store.Delete(bucketNetworks, id); err != nil {
 		return fmt.Errorf("forget network: %w", err)
 	}
-	if err := d.syncForward(); err != nil {
-		d.log.Warn("firewall exception not withdrawn", "network", shortID(id), "err", err)
-	}
+	d.uninstallNetwork(n)
 	d.log.Info("network deleted", "network", shortID(id))
 	return nil
 }

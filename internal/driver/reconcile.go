@@ -9,7 +9,7 @@ type ReconcileReport struct {
 	Networks int // networks in the store
 	Ensured  int // networks whose links were checked and completed
 	Removed  int // owned links no record accounts for, deleted
-	Kept     int // owned links no record accounts for, kept (fresh store, or delete failed)
+	Kept     int // owned links no record accounts for, kept (empty store, in use, or delete failed)
 	Failed   int // networks whose links could not be restored
 }
 
@@ -18,10 +18,11 @@ type ReconcileReport struct {
 // carrying our mark that no record accounts for is removed. Links without our
 // mark are never touched.
 //
-// With keepOrphans (the daemon passes it when the state file is new) orphans
-// are only reported: an empty store beside marked links means a wrong
-// --state or lost state, and deleting would cut off running containers.
-func (d *Driver) Reconcile(keepOrphans bool) (ReconcileReport, error) {
+// When the store holds no network at all, orphans are only reported: an
+// empty store beside marked links means a wrong --state or lost state, and
+// deleting would cut off running containers. They go once the store
+// records a network again, or by hand.
+func (d *Driver) Reconcile() (ReconcileReport, error) {
 	d.sem <- struct{}{}
 	defer d.unlock()
 	var r ReconcileReport
@@ -33,9 +34,10 @@ func (d *Driver) Reconcile(keepOrphans bool) (ReconcileReport, error) {
 	if err != nil {
 		return r, err
 	}
+	keepOrphans := len(nets) == 0
 	for _, o := range orphans {
 		if keepOrphans {
-			d.log.Warn("keeping a link marked as ours that the new state file does not know; delete it by hand if it is stale", "link", o.Name, "mark", o.Mark.String())
+			d.log.Warn("keeping a link marked as ours: the state file records no network; check --state, or delete the link by hand if it is stale", "link", o.Name, "mark", o.Mark.String())
 			r.Kept++
 			continue
 		}

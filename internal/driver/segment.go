@@ -1,9 +1,12 @@
 package driver
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
@@ -101,7 +104,11 @@ func (d *Driver) ensureGatewayLink(n *network) (string, error) {
 // 802.1Q parent the plugin created once no other network uses it.
 func (d *Driver) removeNetworkLinks(n *network) {
 	del := func(name string, role links.Role, id string) {
-		if err := d.kernel.DeleteOwned(name, role, id); err != nil {
+		err := d.kernel.DeleteOwned(name, role, id)
+		switch {
+		case errors.Is(err, links.ErrInUse):
+			d.log.Info("kept link", "link", name, "network", shortID(n.ID), "why", err)
+		case err != nil:
 			d.log.Warn("delete link", "link", name, "network", shortID(n.ID), "err", err)
 		}
 	}
@@ -142,20 +149,27 @@ func gateways(n *network) []*net.IPNet {
 
 // syncForward lets traffic through the host firewall's FORWARD chain for
 // the bridges of every recorded bridge-mode network, plus those of extra
-// (a network about to be recorded).
+// (a network about to be recorded). A host on legacy iptables only gets a
+// warning: the plugin cannot write there.
 func (d *Driver) syncForward(extra ...*network) error {
 	nets, err := d.networks()
 	if err != nil {
 		return err
 	}
-	var bridges []string
+	var rules []links.ForwardRule
 	for _, n := range append(pointers(nets), extra...) {
-		if n.Config.Mode == ModeBridge && !slices.Contains(bridges, bridgeName(n)) {
-			bridges = append(bridges, bridgeName(n))
+		if n.Config.Mode == ModeBridge {
+			rules = append(rules, links.ForwardRule{Bridge: bridgeName(n), Internal: n.Config.Internal})
 		}
 	}
-	slices.Sort(bridges)
-	return d.kernel.AllowForward(bridges)
+	slices.SortFunc(rules, func(a, b links.ForwardRule) int { return strings.Compare(a.Bridge, b.Bridge) })
+	rules = slices.Compact(rules)
+	err = d.kernel.AllowForward(rules)
+	if errors.Is(err, links.ErrLegacyIptables) {
+		d.log.Warn("firewall exception not installed", "err", err)
+		return nil
+	}
+	return err
 }
 
 func pointers[T any](s []T) []*T {
@@ -164,4 +178,15 @@ func pointers[T any](s []T) []*T {
 		p[i] = &s[i]
 	}
 	return p
+}
+
+// SyncFirewall restores the firewall exception if something (a firewall
+// reload, `iptables -F`) removed or changed it. The daemon calls it
+// periodically; it writes only when the rules differ.
+func (d *Driver) SyncFirewall(ctx context.Context) error {
+	if err := d.lock(ctx); err != nil {
+		return err
+	}
+	defer d.unlock()
+	return d.syncForward()
 }

@@ -124,6 +124,31 @@ func (k *Kernel) create(link netlink.Link, m Mark) (netlink.Link, error) {
 	return created, nil
 }
 
+// ErrInUse reports an owned link kept because links the plugin did not
+// create depend on it.
+var ErrInUse = errors.New("kept: in use by interfaces the plugin did not create")
+
+// foreignUsers lists the links stacked on or enslaved to l that do not
+// carry this driver's mark.
+func (k *Kernel) foreignUsers(l netlink.Link) ([]string, error) {
+	all, err := retryDump(k.h.LinkList)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	var users []string
+	idx := l.Attrs().Index
+	for _, o := range all {
+		a := o.Attrs()
+		if a.ParentIndex != idx && a.MasterIndex != idx {
+			continue
+		}
+		if m, ok := parseMark(a.Alias); !ok || m.Driver != k.driver {
+			users = append(users, a.Name)
+		}
+	}
+	return users, nil
+}
+
 // DeleteOwned removes the link called name if, and only if, it carries the
 // mark for (role, id). A missing link is not an error.
 func (k *Kernel) DeleteOwned(name string, role Role, id string) error {
@@ -137,6 +162,14 @@ func (k *Kernel) DeleteOwned(name string, role Role, id string) error {
 	}
 	if l == nil {
 		return nil
+	}
+	if role == RoleVlan { // deleting it would take everything stacked on it along
+		if users, err := k.foreignUsers(l); err != nil || len(users) > 0 {
+			if err == nil {
+				err = fmt.Errorf("%w: %s carries %v", ErrInUse, name, users)
+			}
+			return err
+		}
 	}
 	if err := k.h.LinkDel(l); err != nil {
 		return fmt.Errorf("delete %s: %w", name, err)

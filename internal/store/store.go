@@ -25,8 +25,7 @@ const lockWait = time.Second
 
 // Store is a bbolt-backed record store.
 type Store struct {
-	db    *bolt.DB
-	fresh bool
+	db *bolt.DB
 }
 
 // Open opens (creating if needed) the state file at path and takes its lock.
@@ -34,7 +33,6 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	_, statErr := os.Stat(path)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
@@ -42,12 +40,8 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
-	return &Store{db: db, fresh: errors.Is(statErr, os.ErrNotExist)}, nil
+	return &Store{db: db}, nil
 }
-
-// Fresh reports whether Open created the state file: nothing was recorded
-// before this process.
-func (s *Store) Fresh() bool { return s.fresh }
 
 // Close releases the state file.
 func (s *Store) Close() error { return s.db.Close() }
