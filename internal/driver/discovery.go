@@ -18,6 +18,7 @@ func (d *Driver) DiscoverNew(ctx context.Context, node NodeDiscovery) error {
 	if err != nil || node.Self {
 		return err
 	}
+	ctx = context.WithoutCancel(ctx) // Docker does not resend a lost notice: wait as long as it takes
 	if err := d.lock(ctx); err != nil {
 		return err
 	}
@@ -37,6 +38,7 @@ func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
 	if err != nil || node.Self {
 		return err
 	}
+	ctx = context.WithoutCancel(ctx) // Docker does not resend a lost notice: wait as long as it takes
 	if err := d.lock(ctx); err != nil {
 		return err
 	}
@@ -46,8 +48,8 @@ func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
 	}
 	d.log.Info("swarm node left the flood lists", "address", ip)
 	d.forEachFlooded(ip, func(n *network) error {
-		if containsIP(n.Config.VXLAN.Peers, ip) {
-			return nil
+		if v := n.Config.VXLAN; containsIP(v.Peers, ip) || v.Group.Equal(ip) {
+			return nil // configured: not the swarm's to withdraw
 		}
 		return d.kernel.RemoveFloodPeer(vxlanName(n), ip)
 	})

@@ -360,3 +360,50 @@ func TestEndpointOfAnotherNetworkIsUnknown(t *testing.T) {
 		t.Error("DeleteEndpoint on the wrong network deleted the endpoint")
 	}
 }
+
+// cancellingKernel is the real kernel, but Docker gives up on the request
+// (its context ends) while the links are being made.
+type cancellingKernel struct {
+	*links.Kernel
+	cancel context.CancelFunc
+}
+
+func (k cancellingKernel) EnsureVxlan(s links.VxlanSpec) error {
+	defer k.cancel()
+	return k.Kernel.EnsureVxlan(s)
+}
+
+func (k cancellingKernel) EnsureVeth(s links.VethSpec) error {
+	defer k.cancel()
+	return k.Kernel.EnsureVeth(s)
+}
+
+func TestRequestAbandonedMidwayIsRolledBack(t *testing.T) {
+	h := newHost(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	d := driver.New(driver.Config{}, cancellingKernel{h.kernel, cancel}, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	err := d.CreateNetwork(ctx, driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("CreateNetwork abandoned midway = %v, want context.Canceled", err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("abandoned create left links: %v", o)
+	}
+
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	ctx, cancel = context.WithCancel(t.Context())
+	d = driver.New(driver.Config{}, cancellingKernel{h.kernel, cancel}, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err = d.CreateEndpoint(ctx, driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep1"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("CreateEndpoint abandoned midway = %v, want context.Canceled", err)
+	}
+	if h.kernel.Exists("vxve-ep1") {
+		t.Fatal("abandoned CreateEndpoint left its veth")
+	}
+	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("links left: %v", o)
+	}
+}

@@ -29,6 +29,7 @@ _settings_as_flags() { local kv; for kv in "$@"; do echo "--$kv"; done; }
 
 driver_install() {
 	local h=$1; shift
+	DRIVER_SETTINGS=("$@") # for driver_replace
 	case $LAUNCHER in
 	host) plugin_start "$h" $(_settings_as_flags "$@") ;;
 	container)
@@ -80,7 +81,7 @@ driver_crash() {
 driver_recover() {
 	local h=$1
 	case $LAUNCHER in
-	host) plugin_start "$h" ;;
+	host) plugin_start "$h" $(_settings_as_flags "${DRIVER_SETTINGS[@]}") ;;
 	container) _await_socket "$h" "$PLUGIN_SOCK" ;;
 	managed) wait_for "$E2E_PLUGIN_TIMEOUT" _managed_serving "$h" || die "managed plugin on $h did not come back" ;;
 	esac
@@ -105,13 +106,13 @@ driver_stop() {
 driver_replace() {
 	local h=$1
 	case $LAUNCHER in
-	host) plugin_stop "$h" && plugin_start "$h" ;;
+	host) plugin_stop "$h" && plugin_start "$h" $(_settings_as_flags "${DRIVER_SETTINGS[@]}") ;;
 	container)
 		host_docker "$h" rm -f vxlan-plugin >/dev/null
 		host_docker "$h" run -d --name vxlan-plugin --restart always --net=host --cap-add NET_ADMIN \
 			-v /run/docker/plugins:/run/docker/plugins \
 			-v /var/lib/docker-vxlan-plugin:/var/lib/docker-vxlan-plugin \
-			"$PLUGIN_IMAGE" >/dev/null
+			"$PLUGIN_IMAGE" $(_settings_as_flags "${DRIVER_SETTINGS[@]}") >/dev/null
 		_await_socket "$h" "$PLUGIN_SOCK"
 		;;
 	managed)
