@@ -14,46 +14,47 @@ const bucketNodes = "nodes"
 // joins the flood list of every VXLAN network: the swarm is the segment's
 // membership source, on top of the configured Peers.
 func (d *Driver) DiscoverNew(ctx context.Context, node NodeDiscovery) error {
-	ip, err := nodeIP(node)
-	if err != nil || node.Self {
-		return err
-	}
-	ctx = context.WithoutCancel(ctx) // Docker does not resend a lost notice: wait as long as it takes
-	if err := d.lock(ctx); err != nil {
-		return err
-	}
-	defer d.unlock()
-	if err := d.store.Put(bucketNodes, ip.String(), node); err != nil {
-		return fmt.Errorf("record node %s: %w", ip, err)
-	}
-	d.log.Info("swarm node joined the flood lists", "address", ip)
-	d.forEachFlooded(ip, func(n *network) error { return d.kernel.AddFloodPeer(vxlanName(n), ip) })
-	return nil
+	return d.onNode(ctx, node, func(ip net.IP) error {
+		if err := d.store.Put(bucketNodes, ip.String(), node); err != nil {
+			return fmt.Errorf("record node %s: %w", ip, err)
+		}
+		d.log.Info("swarm node joined the flood lists", "address", ip)
+		d.forEachFlooded(ip, func(n *network) error { return d.kernel.AddFloodPeer(vxlanName(n), ip) })
+		return nil
+	})
 }
 
 // DiscoverDelete removes a departed node from the flood lists, except where
-// the network's own Peers name it.
+// the network's own Peers or Group name it.
 func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
+	return d.onNode(ctx, node, func(ip net.IP) error {
+		if err := d.store.Delete(bucketNodes, ip.String()); err != nil {
+			return fmt.Errorf("forget node %s: %w", ip, err)
+		}
+		d.log.Info("swarm node left the flood lists", "address", ip)
+		d.forEachFlooded(ip, func(n *network) error {
+			if v := n.Config.VXLAN; containsIP(v.Peers, ip) || v.Group.Equal(ip) {
+				return nil // configured: not the swarm's to withdraw
+			}
+			return d.kernel.RemoveFloodPeer(vxlanName(n), ip)
+		})
+		return nil
+	})
+}
+
+// onNode applies a node notice about another node under the lock. Docker
+// does not resend a lost notice, so it waits for the lock as long as it
+// takes, even past the request's timeout.
+func (d *Driver) onNode(ctx context.Context, node NodeDiscovery, apply func(net.IP) error) error {
 	ip, err := nodeIP(node)
 	if err != nil || node.Self {
 		return err
 	}
-	ctx = context.WithoutCancel(ctx) // Docker does not resend a lost notice: wait as long as it takes
-	if err := d.lock(ctx); err != nil {
+	if err := d.lock(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	defer d.unlock()
-	if err := d.store.Delete(bucketNodes, ip.String()); err != nil {
-		return fmt.Errorf("forget node %s: %w", ip, err)
-	}
-	d.log.Info("swarm node left the flood lists", "address", ip)
-	d.forEachFlooded(ip, func(n *network) error {
-		if v := n.Config.VXLAN; containsIP(v.Peers, ip) || v.Group.Equal(ip) {
-			return nil // configured: not the swarm's to withdraw
-		}
-		return d.kernel.RemoveFloodPeer(vxlanName(n), ip)
-	})
-	return nil
+	return apply(ip)
 }
 
 func nodeIP(node NodeDiscovery) (net.IP, error) {

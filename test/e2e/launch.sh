@@ -34,11 +34,7 @@ driver_install() {
 	host) plugin_start "$h" $(_settings_as_flags "$@") ;;
 	container)
 		DOCKER_HOST=unix://$(_hdir "$h")/docker.sock make -s -C "$ROOT" image >/dev/null
-		host_docker "$h" run -d --name vxlan-plugin --restart always --net=host --cap-add NET_ADMIN \
-			-v /run/docker/plugins:/run/docker/plugins \
-			-v /var/lib/docker-vxlan-plugin:/var/lib/docker-vxlan-plugin \
-			"$PLUGIN_IMAGE" $(_settings_as_flags "$@") >/dev/null
-		_await_socket "$h" "$PLUGIN_SOCK"
+		_run_container "$h"
 		;;
 	managed)
 		DOCKER_HOST=unix://$(_hdir "$h")/docker.sock make -s -C "$ROOT" plugin >/dev/null
@@ -47,6 +43,15 @@ driver_install() {
 		host_docker "$h" plugin enable "$PLUGIN_REF" >/dev/null
 		;;
 	esac
+}
+
+# _run_container H: the README's docker run line, with the settings.
+_run_container() {
+	host_docker "$1" run -d --name vxlan-plugin --restart always --net=host --cap-add NET_ADMIN \
+		-v /run/docker/plugins:/run/docker/plugins \
+		-v /var/lib/docker-vxlan-plugin:/var/lib/docker-vxlan-plugin \
+		"$PLUGIN_IMAGE" $(_settings_as_flags "${DRIVER_SETTINGS[@]}") >/dev/null
+	_await_socket "$1" "$PLUGIN_SOCK"
 }
 
 # _await_socket H SOCK: wait until the plugin answers on SOCK inside H.
@@ -109,11 +114,7 @@ driver_replace() {
 	host) plugin_stop "$h" && plugin_start "$h" $(_settings_as_flags "${DRIVER_SETTINGS[@]}") ;;
 	container)
 		host_docker "$h" rm -f vxlan-plugin >/dev/null
-		host_docker "$h" run -d --name vxlan-plugin --restart always --net=host --cap-add NET_ADMIN \
-			-v /run/docker/plugins:/run/docker/plugins \
-			-v /var/lib/docker-vxlan-plugin:/var/lib/docker-vxlan-plugin \
-			"$PLUGIN_IMAGE" $(_settings_as_flags "${DRIVER_SETTINGS[@]}") >/dev/null
-		_await_socket "$h" "$PLUGIN_SOCK"
+		_run_container "$h"
 		;;
 	managed)
 		host_docker "$h" plugin disable -f "$PLUGIN_REF" >/dev/null
