@@ -20,6 +20,9 @@ install_deps() {
 	command -v ping >/dev/null || need+=(iputils-ping)
 	command -v curl >/dev/null || need+=(curl)
 	command -v unshare >/dev/null && command -v nsenter >/dev/null || need+=(util-linux)
+	command -v sysctl >/dev/null && command -v pgrep >/dev/null || need+=(procps)
+	command -v iptables >/dev/null || need+=(iptables)
+	command -v make >/dev/null || need+=(make)
 	if ((${#need[@]})); then
 		echo "# installing ${need[*]}"
 		apt-get update -qq
