@@ -92,7 +92,7 @@ check "dual-stack network with two IPv4 subnets and host gateway" \
 	host_docker h1 network create -d "$DRIVER" --ipv6 -o VxlanId=43 \
 	--subnet 203.0.113.0/25 --gateway 203.0.113.1 --subnet 203.0.113.128/25 --gateway 203.0.113.129 \
 	--subnet 2001:db8:43::/64 --gateway 2001:db8:43::1 dual
-check "run c3 on the dual-stack network" host_docker h1 run -d --name c3 --network dual busybox:local sleep 100000
+check "run c3 on the dual-stack network" host_docker h1 run -d --name c3 --network dual --ip 203.0.113.10 busybox:local sleep 100000
 check "run c4 in the second IPv4 subnet" host_docker h1 run -d --name c4 --network dual --ip 203.0.113.130 busybox:local sleep 100000
 check "c3 pings its IPv4 gateway on the host bridge" ping1 c3 203.0.113.1
 check "c4 routes via the second subnet's gateway" default_route c4 -4 "via 203.0.113.129"
