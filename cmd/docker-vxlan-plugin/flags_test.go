@@ -1,0 +1,71 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestFlagSpellings(t *testing.T) {
+	for _, args := range [][]string{
+		{"-d", "-scope", "global", "-vtepdev", "eth1"},                   // the original plugin's
+		{"--debug", "--scope=global", "--vtepdev", "eth1"},               // GNU style
+		{"--d", "--scope", "global", "-vtepdev=eth1", "--name", "vxlan"}, // mixed
+	} {
+		o, err := parseFlags(args)
+		if err != nil {
+			t.Fatalf("parseFlags(%q): %v", args, err)
+		}
+		if !o.debug || o.scope != "global" || o.vtepDev != "eth1" || o.socket != "/run/docker/plugins/vxlan.sock" {
+			t.Errorf("parseFlags(%q) = %+v", args, o)
+		}
+	}
+}
+
+func TestFlagDefaults(t *testing.T) {
+	o, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.scope != "local" || o.name != "vxlan" || o.state != "/var/lib/docker-vxlan-plugin/state.db" || o.logFormat != "text" || o.debug || o.metrics != "" {
+		t.Errorf("defaults = %+v", o)
+	}
+	o, _ = parseFlags([]string{"--name", "vx2"})
+	if o.socket != "/run/docker/plugins/vx2.sock" {
+		t.Errorf("socket for --name vx2 = %q", o.socket)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scope", "cluster"}, "--scope"},
+		{[]string{"--log-format", "xml"}, "--log-format"},
+		{[]string{"--name", "a/b"}, "--name"},
+		{[]string{"--vtepdev", "much-too-long-name0"}, "--vtepdev"},
+		{[]string{"extra"}, "extra"},
+	} {
+		if _, err := parseFlags(tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parseFlags(%q) = %v, want an error naming %s", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestManagedPluginSettings(t *testing.T) {
+	env := map[string]string{"scope": "global", "vtepdev": "eth2", "debug": "true"}
+	t.Setenv("scope", env["scope"])
+	t.Setenv("vtepdev", env["vtepdev"])
+	t.Setenv("debug", env["debug"])
+	o, err := parseFlags([]string{"--plugin-env"})
+	if err != nil || o.scope != "global" || o.vtepDev != "eth2" || !o.debug {
+		t.Fatalf("settings from the environment = %+v, %v", o, err)
+	}
+	if o, _ := parseFlags(nil); o.scope != "local" {
+		t.Errorf("without --plugin-env the environment leaked in: %+v", o)
+	}
+	t.Setenv("debug", "maybe")
+	if _, err := parseFlags([]string{"--plugin-env"}); err == nil || !strings.Contains(err.Error(), "debug") {
+		t.Errorf("debug=maybe = %v, want an error naming debug", err)
+	}
+}
