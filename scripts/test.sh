@@ -56,6 +56,8 @@ go_tests() {
 	local log rc=0
 	log=$(mktemp)
 	go vet ./... && go vet -tags vmtest ./... || return 1
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... || return 1
+	[[ -z $(gofmt -l .) ]] || { echo "not gofmt'ed:"; gofmt -l .; return 1; }
 	go test -count=1 -v -timeout 10m ./... >"$log" 2>&1 || rc=$?
 	gotest_report "$log" || rc=1
 	((rc == 0)) || tail -n 80 "$log"
