@@ -101,7 +101,9 @@ func (f *fakeDriver) CreateNetwork(_ context.Context, r driver.CreateNetworkRequ
 	return f.record("CreateNetwork", normalize(r))
 }
 
-func (f *fakeDriver) DeleteNetwork(_ context.Context, nid string) error { return f.record("DeleteNetwork", nid) }
+func (f *fakeDriver) DeleteNetwork(_ context.Context, nid string) error {
+	return f.record("DeleteNetwork", nid)
+}
 
 func (f *fakeDriver) AllocateNetwork(r driver.CreateNetworkRequest) (map[string]string, error) {
 	err := f.record("AllocateNetwork", normalize(r))
@@ -131,7 +133,9 @@ func (f *fakeDriver) Join(_ context.Context, nid, eid string) (driver.JoinRespon
 
 func (f *fakeDriver) Leave(nid, eid string) error { return f.record("Leave", nid, eid) }
 
-func (f *fakeDriver) DiscoverNew(_ context.Context, n driver.NodeDiscovery) error { return f.record("DiscoverNew", n) }
+func (f *fakeDriver) DiscoverNew(_ context.Context, n driver.NodeDiscovery) error {
+	return f.record("DiscoverNew", n)
+}
 
 func (f *fakeDriver) DiscoverDelete(_ context.Context, n driver.NodeDiscovery) error {
 	return f.record("DiscoverDelete", n)
