@@ -43,6 +43,9 @@ func newLogger(o options) *slog.Logger {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "inspect" {
+		os.Exit(runInspect(os.Args[2:], os.Stdout))
+	}
 	o, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -139,7 +142,7 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (func(), er
 func serve(ctx context.Context, o options, d *driver.Driver, m *metrics.Metrics, log *slog.Logger) error {
 	lim := protocol.DefaultLimits()
 	srv := &http.Server{
-		Handler:           protocol.NewHandler(d, log, lim, m.ObserveRequest),
+		Handler:           daemonHandler(d, protocol.NewHandler(d, log, lim, m.ObserveRequest)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       lim.Timeout,
 		WriteTimeout:      lim.Timeout + 5*time.Second,
@@ -162,4 +165,12 @@ func serve(ctx context.Context, o options, d *driver.Driver, m *metrics.Metrics,
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	return srv.Shutdown(sctx) // closes the listener, which removes the socket
+}
+
+// daemonHandler serves the protocol and, beside it, the inspect report.
+func daemonHandler(d *driver.Driver, proto http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+inspectPath, inspectHandler(d))
+	mux.Handle("/", proto)
+	return mux
 }

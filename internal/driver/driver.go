@@ -30,6 +30,7 @@ type Kernel interface {
 	AllowForward(rules []links.ForwardRule) error
 	FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
 	Exists(name string) bool
+	LinkState(name string, role links.Role, id string) links.State
 }
 
 // Store is the persistence the driver needs; *store.Store implements it.

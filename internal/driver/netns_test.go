@@ -407,3 +407,33 @@ func TestRequestAbandonedMidwayIsRolledBack(t *testing.T) {
 		t.Fatalf("links left: %v", o)
 	}
 }
+
+func TestInspectReportsMismatches(t *testing.T) {
+	h := newHost(t)
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	attach(t, h, "ep1", "198.51.100.11/24")
+	rep, err := h.driver.Inspect(t.Context())
+	if err != nil || !rep.Consistent() || len(rep.Networks) != 1 || len(rep.Endpoints) != 1 {
+		t.Fatalf("Inspect of a healthy host = %+v, %v", rep, err)
+	}
+	h.ns.Must(t, "ip", "link", "del", "vxlan-0a1b2c3d4")
+	h.ns.Must(t, "ip", "link", "add", "vxbr-stray", "type", "bridge")
+	h.ns.Must(t, "ip", "link", "set", "vxbr-stray", "alias", "docker-vxlan-plugin/vxlan/bridge/stray")
+	rep, err = h.driver.Inspect(t.Context())
+	if err != nil || rep.Consistent() {
+		t.Fatalf("Inspect after damage = %+v, %v; want inconsistent", rep, err)
+	}
+	states := map[string]links.State{}
+	for _, l := range rep.Networks[0].Links {
+		states[l.Name] = l.State
+	}
+	if states["vxlan-0a1b2c3d4"] != links.StateMissing || states["vxbr-0a1b2c3d4e"] != links.StateOK {
+		t.Errorf("link states = %v", states)
+	}
+	if len(rep.Orphans) != 1 || rep.Orphans[0] != "vxbr-stray" {
+		t.Errorf("orphans = %v, want vxbr-stray", rep.Orphans)
+	}
+	if !h.kernel.Exists("vxbr-stray") {
+		t.Error("Inspect changed the kernel")
+	}
+}

@@ -226,3 +226,30 @@ func (k *Kernel) lowerIndex(name string) (int, error) {
 	}
 	return l.Attrs().Index, nil
 }
+
+// State is what the kernel holds under a name the store expects.
+type State string
+
+// Link states.
+const (
+	StateOK      State = "ok"       // there, with the expected mark
+	StateMissing State = "missing"  // no link of that name (or, for endpoints, moved into a container)
+	StateForeign State = "not ours" // a link of that name without the expected mark
+	StateUnknown State = "unknown"  // the kernel did not answer
+)
+
+// LinkState reports whether the link called name exists with the mark for
+// (role, id).
+func (k *Kernel) LinkState(name string, role Role, id string) State {
+	l, err := k.lookupOwned(name, k.mark(role, id))
+	var no *NotOwnedError
+	switch {
+	case errors.As(err, &no):
+		return StateForeign
+	case err != nil:
+		return StateUnknown
+	case l == nil:
+		return StateMissing
+	}
+	return StateOK
+}

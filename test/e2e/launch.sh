@@ -10,6 +10,7 @@
 #   driver_stop H                        stop it the way an operator would
 #   driver_replace H                     replace the running plugin with a new instance (an upgrade)
 #   driver_pids H                        PIDs of plugin processes on H (real PID namespace)
+#   driver_socket H                      the plugin's socket inside H
 #   DRIVER                               the name for `docker network create -d`
 #
 # Settings are scope, vtepdev, debug: flags for the binary and the image,
@@ -120,5 +121,12 @@ driver_replace() {
 		host_docker "$h" plugin disable -f "$PLUGIN_REF" >/dev/null
 		host_docker "$h" plugin enable "$PLUGIN_REF" >/dev/null
 		;;
+	esac
+}
+
+driver_socket() {
+	case $LAUNCHER in
+	managed) echo "/run/docker/plugins/$(host_docker "$1" plugin inspect -f '{{.ID}}' "$PLUGIN_REF")/vxlan.sock" ;;
+	*) echo "$PLUGIN_SOCK" ;;
 	esac
 }

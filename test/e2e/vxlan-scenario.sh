@@ -36,6 +36,13 @@ second_instance_refused() {
 	[[ $out == *"in use by another docker-vxlan-plugin"* ]] || { echo "$out"; return 1; }
 }
 no_plugin_process() { [[ -z $(driver_pids h1) ]]; }
+# inspect_says WANT_EXIT TEXT: `docker-vxlan-plugin inspect`, asking the
+# running plugin, exits WANT_EXIT and prints TEXT.
+inspect_says() {
+	local out rc=0
+	out=$(host_exec h1 "$PLUGIN_BIN" inspect --socket "$(driver_socket h1)" 2>&1) || rc=$?
+	[[ $rc == "$1" && $out == *"$2"* ]] || { echo "exit $rc: $out"; return 1; }
+}
 socket_gone() { [[ ! -S $(host_path h1 "$PLUGIN_SOCK") ]]; }
 
 # create_fails NEEDLE ARGS...: docker network create fails, naming NEEDLE.
@@ -77,6 +84,8 @@ check_fails "no docker_gwbridge on the host" host_netexec h1 ip link show docker
 c1mac=$(host_docker h1 inspect -f '{{(index .NetworkSettings.Networks "seg42").MacAddress}}' c1)
 check "the router learned c1's MAC $c1mac behind this host's VTEP" \
 	router_learned "$c1mac"
+
+check "inspect: the kernel matches the store" inspect_says 0 "kernel matches store: yes"
 
 # Bad input fails at network create and names the option.
 check "VxlanId=0 is refused, naming VxlanId" create_fails VxlanId -o VxlanId=0 bad1
@@ -128,6 +137,7 @@ check "containers stop and are removed" host_docker h1 rm -f c1 c2
 check "network rm" host_docker h1 network rm seg42
 check "no link of the plugin is left behind" no_owned_links h1
 check "the router's own vxlan link is untouched" router_exec r1 ip link show vx42
+check "inspect: nothing owned, nothing left over" inspect_says 0 "kernel matches store: yes"
 
 driver_stop h1
 check "the plugin stopped" no_plugin_process

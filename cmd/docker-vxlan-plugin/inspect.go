@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/store"
+)
+
+// inspectPath is where the daemon answers `docker-vxlan-plugin inspect`,
+// beside the protocol on the plugin socket (Docker only POSTs there).
+const inspectPath = "/inspect"
+
+// inspectHandler serves the daemon's report.
+func inspectHandler(d *driver.Driver) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rep, err := d.Inspect(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			_ = json.NewEncoder(w).Encode(map[string]string{"Err": err.Error()})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(rep)
+	})
+}
+
+// runInspect is `docker-vxlan-plugin inspect`: it prints what the plugin
+// owns and whether the kernel matches the store, and exits 0 when it does,
+// 1 when it does not, 2 on error. It asks the running daemon, or reads the
+// state itself when none runs.
+func runInspect(args []string, out io.Writer) int {
+	fs := flag.NewFlagSet("docker-vxlan-plugin inspect", flag.ContinueOnError)
+	name := fs.String("name", "vxlan", "driver name of the instance to inspect")
+	socket := fs.String("socket", "", "its socket (default derived from --name)")
+	state := fs.String("state", "/var/lib/docker-vxlan-plugin/state.db", "its state file, read when no daemon answers")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *socket == "" {
+		*socket = filepath.Join(pluginDir, *name+".sock")
+	}
+	rep, err := askDaemon(*socket)
+	if errors.Is(err, errNoDaemon) {
+		rep, err = inspectState(*state, *name)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "docker-vxlan-plugin inspect:", err)
+		return 2
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		printReport(out, rep)
+	}
+	if !rep.Consistent() {
+		return 1
+	}
+	return 0
+}
+
+var errNoDaemon = errors.New("no daemon answers")
+
+func askDaemon(socket string) (driver.Report, error) {
+	c := &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		}},
+	}
+	resp, err := c.Get("http://plugin" + inspectPath)
+	if err != nil {
+		return driver.Report{}, fmt.Errorf("%w on %s: %v", errNoDaemon, socket, err)
+	}
+	defer resp.Body.Close()
+	var rep driver.Report
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return rep, fmt.Errorf("daemon on %s: %s: %s", socket, resp.Status, strings.TrimSpace(string(body)))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&rep); err != nil {
+		return rep, fmt.Errorf("daemon on %s: %w", socket, err)
+	}
+	return rep, nil
+}
+
+// inspectState reads the state file directly (no daemon holds it).
+func inspectState(path, name string) (driver.Report, error) {
+	if _, err := os.Stat(path); err != nil {
+		return driver.Report{}, fmt.Errorf("no daemon answers and no state file: %w", err)
+	}
+	st, err := store.Open(path)
+	if err != nil {
+		return driver.Report{}, err
+	}
+	defer st.Close()
+	k, err := links.New(name)
+	if err != nil {
+		return driver.Report{}, err
+	}
+	defer k.Close()
+	d := driver.New(driver.Config{}, k, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return d.Inspect(context.Background())
+}
+
+func printReport(out io.Writer, rep driver.Report) {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NETWORK\tMODE\tSEGMENT\tVNI\tLINKS")
+	for _, n := range rep.Networks {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", short(n.ID), n.Mode, n.Segment, vni(n.VNI), linkStates(n.Links))
+	}
+	fmt.Fprintln(w, "\nENDPOINT\tNETWORK\tLINK")
+	for _, e := range rep.Endpoints {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", short(e.ID), short(e.NetworkID), linkStates([]driver.LinkStatus{e.Link}))
+	}
+	_ = w.Flush()
+	if len(rep.Orphans) > 0 {
+		fmt.Fprintf(out, "\nlinks marked as ours that no record accounts for: %s\n", strings.Join(rep.Orphans, ", "))
+	}
+	verdict := "yes"
+	if !rep.Consistent() {
+		verdict = "NO"
+	}
+	fmt.Fprintf(out, "\nkernel matches store: %s\n", verdict)
+}
+
+func linkStates(ls []driver.LinkStatus) string {
+	var parts []string
+	for _, l := range ls {
+		parts = append(parts, l.Name+" "+string(l.State))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func vni(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}

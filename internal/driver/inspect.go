@@ -1,0 +1,106 @@
+package driver
+
+import (
+	"context"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+)
+
+// Report is what the plugin owns and whether the kernel matches the store.
+type Report struct {
+	Networks  []NetworkStatus
+	Endpoints []EndpointStatus
+	Orphans   []string // links marked as ours that no record accounts for
+}
+
+// NetworkStatus is one recorded network and the state of its links.
+type NetworkStatus struct {
+	ID      string
+	Mode    Mode
+	Segment string
+	VNI     int `json:",omitempty"`
+	Links   []LinkStatus
+}
+
+// EndpointStatus is one recorded endpoint and the state of its host link.
+type EndpointStatus struct {
+	ID        string
+	NetworkID string
+	Link      LinkStatus
+}
+
+// LinkStatus is a link the store expects.
+type LinkStatus struct {
+	Name  string
+	State links.State
+}
+
+// Consistent reports whether every expected link is there and ours, and
+// nothing marked as ours is left over.
+func (r Report) Consistent() bool {
+	for _, n := range r.Networks {
+		for _, l := range n.Links {
+			if l.State != links.StateOK {
+				return false
+			}
+		}
+	}
+	for _, e := range r.Endpoints {
+		if e.Link.State == links.StateForeign {
+			return false
+		}
+	}
+	return len(r.Orphans) == 0
+}
+
+// Inspect compares the kernel with the store; it changes nothing.
+func (d *Driver) Inspect(ctx context.Context) (Report, error) {
+	if err := d.lock(ctx); err != nil {
+		return Report{}, err
+	}
+	defer d.unlock()
+	nets, err := d.networks()
+	if err != nil {
+		return Report{}, err
+	}
+	eps, err := d.endpoints()
+	if err != nil {
+		return Report{}, err
+	}
+	var r Report
+	for i := range nets {
+		r.Networks = append(r.Networks, d.networkStatus(&nets[i]))
+	}
+	for _, e := range eps {
+		st := d.kernel.LinkState(e.hostLink(), roleEndpoint, e.ID)
+		r.Endpoints = append(r.Endpoints, EndpointStatus{ID: e.ID, NetworkID: e.NetworkID, Link: LinkStatus{e.hostLink(), st}})
+	}
+	orphans, err := d.orphans(nets)
+	if err != nil {
+		return Report{}, err
+	}
+	for _, o := range orphans {
+		r.Orphans = append(r.Orphans, o.Name)
+	}
+	return r, nil
+}
+
+func (d *Driver) networkStatus(n *network) NetworkStatus {
+	s := NetworkStatus{ID: n.ID, Mode: n.Config.Mode, Segment: segmentDevice(n), VNI: vniOf(n)}
+	check := func(name string, role links.Role, id string) {
+		s.Links = append(s.Links, LinkStatus{name, d.kernel.LinkState(name, role, id)})
+	}
+	if n.Config.Mode == ModeBridge || (n.Config.VXLAN == nil && n.Config.Parent == "") {
+		check(bridgeName(n), roleBridge, n.ID)
+	}
+	if n.Config.VXLAN != nil {
+		check(vxlanName(n), roleVxlan, n.ID)
+	}
+	if n.Config.HostGateway && n.Config.Mode != ModeBridge {
+		check(gatewayChild(n).Name, roleGateway, n.ID)
+	}
+	if _, _, isVlan := n.Config.vlanID(); isVlan && n.OwnsVlan {
+		check(n.Config.Parent, roleVlan, n.Config.Parent)
+	}
+	return s
+}
