@@ -193,10 +193,7 @@ func TestTrafficCrossesTunnelWithMulticastGroup(t *testing.T) {
 
 func TestHostGatewayAndDeleteLeavesNothing(t *testing.T) {
 	h := newHost(t)
-	err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
 	c := attach(t, h, "ep1", "198.51.100.11/24")
 	assertPing(t, c, "198.51.100.1") // the host is the gateway
 	if len(h.owned(t)) != 3 {
@@ -245,10 +242,7 @@ func TestNameClashIsAnErrorAndForeignLinkSurvives(t *testing.T) {
 
 func TestRestartKeepsStateAndReconciles(t *testing.T) {
 	h := newHost(t)
-	err := h.driver.CreateNetwork(t.Context(), driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
 	c := attach(t, h, "ep1", "198.51.100.11/24")
 	h.stop() // kill -9: the kernel keeps its links
 

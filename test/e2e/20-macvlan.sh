@@ -44,10 +44,7 @@ same_view() {
 host_start h1
 router_add r1
 read -r _ ul_r1 < <(underlay_link h1 r1 "$HOST_VTEP" "$ROUTER_VTEP")
-router_exec r1 ip link add vx77 type vxlan id 77 dstport 4789 local "$ROUTER_VTEP" dev "$ul_r1"
-router_exec r1 bridge fdb append 00:00:00:00:00:00 dev vx77 dst "$HOST_VTEP"
-router_exec r1 ip addr add 198.51.100.1/24 dev vx77
-router_exec r1 ip link set vx77 up
+router_vxlan r1 77 "$ROUTER_VTEP" "$ul_r1" 198.51.100.1/24 "$HOST_VTEP"
 
 # A physical parent: lan0 on the host, its other end a router with a
 # gateway in each of two subnets.

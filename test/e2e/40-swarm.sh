@@ -30,10 +30,7 @@ plug_into_switch h1 192.0.2.1
 plug_into_switch h2 192.0.2.2
 
 # The existing segment on the router: VNI 50, flooding to both hosts.
-router_exec r1 ip link add vx50 type vxlan id 50 dstport 4789 local "$ROUTER_VTEP" dev sw
-for vtep in 192.0.2.1 192.0.2.2; do router_exec r1 bridge fdb append 00:00:00:00:00:00 dev vx50 dst "$vtep"; done
-router_exec r1 ip addr add 198.51.100.1/24 dev vx50
-router_exec r1 ip link set vx50 up
+router_vxlan r1 50 "$ROUTER_VTEP" sw 198.51.100.1/24 192.0.2.1 192.0.2.2
 
 # Plugins first: a node tells the swarm which network plugins it has when it
 # joins, and the scheduler places tasks only on nodes that have the driver.

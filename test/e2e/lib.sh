@@ -532,6 +532,17 @@ underlay_link() {
 	echo "$ifa $ifb"
 }
 
+# router_vxlan R VNI LOCAL DEV CIDR PEER...: the "existing segment" on router
+# R: a hand-made vxlan link on VNI (UDP 4789), VTEP address LOCAL on DEV,
+# flooding to each PEER, with the router's address CIDR on it.
+router_vxlan() {
+	local r=$1 vni=$2 local=$3 dev=$4 cidr=$5 peer; shift 5
+	router_exec "$r" ip link add "vx$vni" type vxlan id "$vni" dstport 4789 local "$local" dev "$dev"
+	for peer in "$@"; do router_exec "$r" bridge fdb append 00:00:00:00:00:00 dev "vx$vni" dst "$peer"; done
+	router_exec "$r" ip addr add "$cidr" dev "vx$vni"
+	router_exec "$r" ip link set "vx$vni" up
+}
+
 # router_link ROUTER HOST IP_R IP_H [IF_R [IF_H]]: underlay_link with a router.
 router_link() { underlay_link "$@"; }
 

@@ -59,10 +59,7 @@ router_add r1
 read -r _ ul_r1 < <(underlay_link h1 r1 "$HOST_VTEP" "$ROUTER_VTEP")
 
 # The existing segment: VNI 42 on the router, which routes for 198.51.100.0/24.
-router_exec r1 ip link add vx42 type vxlan id 42 dstport 4789 local "$ROUTER_VTEP" dev "$ul_r1"
-router_exec r1 bridge fdb append 00:00:00:00:00:00 dev vx42 dst "$HOST_VTEP"
-router_exec r1 ip addr add 198.51.100.1/24 dev vx42
-router_exec r1 ip link set vx42 up
+router_vxlan r1 42 "$ROUTER_VTEP" "$ul_r1" 198.51.100.1/24 "$HOST_VTEP"
 
 driver_install h1
 
