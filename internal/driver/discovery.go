@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 )
 
 // bucketNodes holds the swarm nodes Docker announced, so the flood lists
@@ -33,7 +34,7 @@ func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
 		}
 		d.log.Info("swarm node left the flood lists", "address", ip)
 		d.forEachFlooded(ip, func(n *network) error {
-			if v := n.Config.VXLAN; containsIP(v.Peers, ip) || v.Group.Equal(ip) {
+			if v := n.Config.VXLAN; slices.ContainsFunc(v.Peers, ip.Equal) || v.Group.Equal(ip) {
 				return nil // configured: not the swarm's to withdraw
 			}
 			return d.kernel.RemoveFloodPeer(vxlanName(n), ip)
@@ -114,18 +115,9 @@ func (d *Driver) nodePeers() []net.IP {
 func (d *Driver) floodPeers(n *network) []net.IP {
 	peers := append([]net.IP{}, n.Config.VXLAN.Peers...)
 	for _, ip := range d.nodePeers() {
-		if floodsTo(n, ip) && !containsIP(peers, ip) {
+		if floodsTo(n, ip) && !slices.ContainsFunc(peers, ip.Equal) {
 			peers = append(peers, ip)
 		}
 	}
 	return peers
-}
-
-func containsIP(list []net.IP, ip net.IP) bool {
-	for _, x := range list {
-		if x.Equal(ip) {
-			return true
-		}
-	}
-	return false
 }

@@ -18,7 +18,6 @@ type Kernel interface {
 	EnsureVxlan(links.VxlanSpec) error
 	EnsureVeth(links.VethSpec) error
 	EnsureVlan(spec links.VlanSpec, mayCreate bool) (created bool, err error)
-	VlanOwned(name string) (exists, owned bool)
 	AddFloodPeer(name string, ip net.IP) error
 	RemoveFloodPeer(name string, ip net.IP) error
 	EnsureMacvlan(spec links.ChildSpec, mode string) error

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"net"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
 
 // GwAllocCheck tells Docker (28+) whether to reserve gateway addresses:
@@ -91,8 +93,8 @@ func (d *Driver) newNetwork(req CreateNetworkRequest) (*network, error) {
 	}
 	n := &network{ID: req.NetworkID, Config: cfg, Options: req.Options, IPv4: req.IPv4, IPv6: req.IPv6}
 	if _, _, isVlan := cfg.vlanID(); isVlan {
-		exists, owned := d.kernel.VlanOwned(cfg.Parent)
-		n.OwnsVlan = !exists || owned
+		st := d.kernel.LinkState(cfg.Parent, roleVlan, cfg.Parent)
+		n.OwnsVlan = st == links.StateMissing || st == links.StateOK
 	}
 	if err := d.checkConflicts(n); err != nil {
 		return nil, err

@@ -77,14 +77,14 @@ func (k *Kernel) ensureChild(s ChildSpec, build func(netlink.LinkAttrs) netlink.
 		return err
 	}
 	if l == nil {
-		parent, err := k.lowerIndex(s.Parent)
+		parent, err := k.link(s.Parent)
 		if err != nil {
 			return err
 		}
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name = s.Name
 		attrs.MTU = s.MTU
-		attrs.ParentIndex = parent
+		attrs.ParentIndex = parent.Attrs().Index
 		if l, err = k.create(build(attrs), m); err != nil {
 			return err
 		}

@@ -48,9 +48,8 @@ func (k *Kernel) mark(role Role, id string) Mark {
 
 // Owned is a link that carries this driver's mark.
 type Owned struct {
-	Name  string
-	Index int
-	Mark  Mark
+	Name string
+	Mark Mark
 }
 
 // dumpRetries bounds the retries of a netlink dump the kernel interrupted
@@ -77,7 +76,7 @@ func (k *Kernel) ListOwned() ([]Owned, error) {
 	for _, l := range all {
 		a := l.Attrs()
 		if m, ok := parseMark(a.Alias); ok && m.Driver == k.driver {
-			owned = append(owned, Owned{Name: a.Name, Index: a.Index, Mark: m})
+			owned = append(owned, Owned{Name: a.Name, Mark: m})
 		}
 	}
 	return owned, nil
@@ -96,6 +95,15 @@ func (k *Kernel) lookupOwned(name string, want Mark) (netlink.Link, error) {
 	}
 	if alias := l.Attrs().Alias; alias != want.String() {
 		return nil, &NotOwnedError{Name: name, Alias: alias}
+	}
+	return l, nil
+}
+
+// link looks up the link called name, saying which in the error.
+func (k *Kernel) link(name string) (netlink.Link, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", name, err)
 	}
 	return l, nil
 }
@@ -181,9 +189,9 @@ func (k *Kernel) DeleteOwned(name string, role Role, id string) error {
 // IPv6 addresses skip duplicate address detection: the gateway must answer at
 // once, and the address was handed out by Docker's IPAM.
 func (k *Kernel) AddAddrs(name string, addrs []*net.IPNet) error {
-	l, err := k.h.LinkByName(name)
+	l, err := k.link(name)
 	if err != nil {
-		return fmt.Errorf("look up %s: %w", name, err)
+		return err
 	}
 	for _, a := range addrs {
 		addr := &netlink.Addr{IPNet: a}
@@ -199,32 +207,23 @@ func (k *Kernel) AddAddrs(name string, addrs []*net.IPNet) error {
 
 // LinkMTU returns the MTU of the named link.
 func (k *Kernel) LinkMTU(name string) (int, error) {
-	l, err := k.h.LinkByName(name)
+	l, err := k.link(name)
 	if err != nil {
-		return 0, fmt.Errorf("look up %s: %w", name, err)
+		return 0, err
 	}
 	return l.Attrs().MTU, nil
 }
 
 // setMaster enslaves l to the bridge called bridge.
 func (k *Kernel) setMaster(l netlink.Link, bridge string) error {
-	br, err := k.h.LinkByName(bridge)
+	br, err := k.link(bridge)
 	if err != nil {
-		return fmt.Errorf("look up bridge %s: %w", bridge, err)
+		return err
 	}
 	if err := k.h.LinkSetMaster(l, br); err != nil {
 		return fmt.Errorf("attach %s to %s: %w", l.Attrs().Name, bridge, err)
 	}
 	return nil
-}
-
-// lowerIndex resolves the lower device of a child link.
-func (k *Kernel) lowerIndex(name string) (int, error) {
-	l, err := k.h.LinkByName(name)
-	if err != nil {
-		return 0, fmt.Errorf("parent device %s: %w", name, err)
-	}
-	return l.Attrs().Index, nil
 }
 
 // State is what the kernel holds under a name the store expects.

@@ -3,6 +3,7 @@ package links
 import (
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 )
@@ -37,7 +38,7 @@ func (k *Kernel) FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) 
 		return Underlay{}, err
 	}
 	for _, r := range remotes {
-		if containsIP(local, r) {
+		if slices.ContainsFunc(local, r.Equal) {
 			continue
 		}
 		if u, ok := k.routeUnderlay(r); ok {

@@ -19,16 +19,6 @@ type VlanSpec struct {
 // exist and may not be created.
 var ErrVlanMissing = errors.New("802.1Q sub-interface does not exist")
 
-// VlanOwned reports whether the sub-interface exists and whether it carries
-// this driver's mark.
-func (k *Kernel) VlanOwned(name string) (exists, owned bool) {
-	l, err := k.h.LinkByName(name)
-	if err != nil {
-		return false, false
-	}
-	return true, l.Attrs().Alias == k.mark(RoleVlan, name).String()
-}
-
 // EnsureVlan makes sure the sub-interface exists. A missing one is created
 // (marked as ours, and set up) only if mayCreate. An existing one must
 // really be VLAN VID on Parent; it is set up only if it is ours: an

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -116,7 +117,7 @@ func (k *Kernel) addFloodPeers(l netlink.Link, peers []net.IP) error {
 		return err
 	}
 	for _, p := range peers {
-		if containsIP(local, p) {
+		if slices.ContainsFunc(local, p.Equal) {
 			continue
 		}
 		if err := k.h.NeighAppend(floodEntry(l, p)); err != nil && !errors.Is(err, unix.EEXIST) {
@@ -128,9 +129,9 @@ func (k *Kernel) addFloodPeers(l netlink.Link, peers []net.IP) error {
 
 // AddFloodPeer adds one remote VTEP to the flood list of the vxlan link name.
 func (k *Kernel) AddFloodPeer(name string, ip net.IP) error {
-	l, err := k.h.LinkByName(name)
+	l, err := k.link(name)
 	if err != nil {
-		return fmt.Errorf("look up %s: %w", name, err)
+		return err
 	}
 	return k.addFloodPeers(l, []net.IP{ip})
 }
@@ -161,9 +162,9 @@ func floodEntry(l netlink.Link, ip net.IP) *netlink.Neigh {
 
 // FloodPeers lists the remote VTEPs in the link's flood list.
 func (k *Kernel) FloodPeers(name string) ([]net.IP, error) {
-	l, err := k.h.LinkByName(name)
+	l, err := k.link(name)
 	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", name, err)
+		return nil, err
 	}
 	neighs, err := retryDump(func() ([]netlink.Neigh, error) { return k.h.NeighList(l.Attrs().Index, unix.AF_BRIDGE) })
 	if err != nil {
@@ -185,13 +186,4 @@ func isZeroMAC(mac net.HardwareAddr) bool {
 		}
 	}
 	return len(mac) == 6
-}
-
-func containsIP(list []net.IP, ip net.IP) bool {
-	for _, x := range list {
-		if x.Equal(ip) {
-			return true
-		}
-	}
-	return false
 }
