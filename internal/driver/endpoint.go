@@ -24,8 +24,10 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 	if err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	if err := d.ensureNetworkLinks(n); err != nil { // e.g. lost since a failed reconcile
-		return CreateEndpointResponse{}, err
+	if !d.networkStatus(n).Intact() { // e.g. lost since a failed reconcile
+		if err := d.ensureNetworkLinks(n); err != nil {
+			return CreateEndpointResponse{}, err
+		}
 	}
 	if n.Config.Mode == ModeBridge {
 		if err := d.syncForward(); err != nil { // e.g. dockerd set up its firewall after our start
@@ -47,19 +49,27 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 	if e, err = newEndpoint(n, req); err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	if err := d.ensureEndpointLink(n, e); err != nil {
+	if err := d.installEndpoint(ctx, n, e); err != nil {
+		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
 		return CreateEndpointResponse{}, err
-	}
-	if err := ctx.Err(); err != nil { // Docker gave up: it will never delete this endpoint
-		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
-		return CreateEndpointResponse{}, fmt.Errorf("request abandoned: %w", err)
-	}
-	if err := d.store.Put(bucketEndpoints, e.ID, e); err != nil {
-		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
-		return CreateEndpointResponse{}, fmt.Errorf("record endpoint: %w", err)
 	}
 	d.log.Debug("endpoint created", "network", shortID(n.ID), "endpoint", shortID(e.ID), "link", e.hostLink())
 	return d.endpointResponse(req, e), nil
+}
+
+// installEndpoint creates the endpoint's link, then records it, unless
+// Docker gave up on the request meanwhile.
+func (d *Driver) installEndpoint(ctx context.Context, n *network, e *endpoint) error {
+	if err := d.ensureEndpointLink(n, e); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil { // Docker will never delete an endpoint it thinks failed
+		return fmt.Errorf("request abandoned: %w", err)
+	}
+	if err := d.store.Put(bucketEndpoints, e.ID, e); err != nil {
+		return fmt.Errorf("record endpoint: %w", err)
+	}
+	return nil
 }
 
 // ensureEndpointLink creates the endpoint's link for the network's mode.

@@ -39,10 +39,8 @@ type LinkStatus struct {
 // nothing marked as ours is left over.
 func (r Report) Consistent() bool {
 	for _, n := range r.Networks {
-		for _, l := range n.Links {
-			if l.State != links.StateOK {
-				return false
-			}
+		if !n.Intact() {
+			return false
 		}
 	}
 	for _, e := range r.Endpoints {
@@ -87,20 +85,22 @@ func (d *Driver) Inspect(ctx context.Context) (Report, error) {
 
 func (d *Driver) networkStatus(n *network) NetworkStatus {
 	s := NetworkStatus{ID: n.ID, Mode: n.Config.Mode, Segment: segmentDevice(n), VNI: vniOf(n)}
-	check := func(name string, role links.Role, id string) {
-		s.Links = append(s.Links, LinkStatus{name, d.kernel.LinkState(name, role, id)})
-	}
-	if n.Config.Mode == ModeBridge || (n.Config.VXLAN == nil && n.Config.Parent == "") {
-		check(bridgeName(n), roleBridge, n.ID)
-	}
-	if n.Config.VXLAN != nil {
-		check(vxlanName(n), roleVxlan, n.ID)
-	}
-	if n.Config.HostGateway && n.Config.Mode != ModeBridge {
-		check(gatewayChild(n).Name, roleGateway, n.ID)
-	}
+	own := ownLinks(n)
 	if _, _, isVlan := n.Config.vlanID(); isVlan && n.OwnsVlan {
-		check(n.Config.Parent, roleVlan, n.Config.Parent)
+		own = append(own, ownLink{n.Config.Parent, roleVlan, n.Config.Parent})
+	}
+	for _, l := range own {
+		s.Links = append(s.Links, LinkStatus{l.name, d.kernel.LinkState(l.name, l.role, l.id)})
 	}
 	return s
+}
+
+// Intact reports whether every link the network owns is there and ours.
+func (s NetworkStatus) Intact() bool {
+	for _, l := range s.Links {
+		if l.State != links.StateOK {
+			return false
+		}
+	}
+	return true
 }

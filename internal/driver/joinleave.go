@@ -8,9 +8,9 @@ import (
 // containerIfPrefix is how Docker names our interface inside the container.
 const containerIfPrefix = "eth"
 
-// Join hands Docker the endpoint's interface for the container, and its
-// gateways or, for ipvlan l3/l3s, connected default routes. It re-ensures
-// the interface, so a Join after a host reboot works.
+// Join hands Docker the endpoint's interface for the container (made by
+// CreateEndpoint), and its gateways or, for ipvlan l3/l3s, connected default
+// routes.
 func (d *Driver) Join(ctx context.Context, networkID, endpointID string) (JoinResponse, error) {
 	if err := d.lock(ctx); err != nil {
 		return JoinResponse{}, err
@@ -22,9 +22,6 @@ func (d *Driver) Join(ctx context.Context, networkID, endpointID string) (JoinRe
 	}
 	e, err := d.loadEndpointOf(networkID, endpointID)
 	if err != nil {
-		return JoinResponse{}, err
-	}
-	if err := d.ensureEndpointLink(n, e); err != nil {
 		return JoinResponse{}, err
 	}
 	resp := JoinResponse{SrcName: e.Interface, DstPrefix: containerIfPrefix}

@@ -73,8 +73,8 @@ func (d *Driver) orphans(nets []network) ([]links.Owned, error) {
 	known := map[links.Mark]bool{}
 	mark := func(role links.Role, id string) { known[links.Mark{Role: role, ID: id}] = true }
 	for i := range nets {
-		for _, role := range []links.Role{roleBridge, roleVxlan, roleGateway} {
-			mark(role, nets[i].ID)
+		for _, l := range ownLinks(&nets[i]) {
+			mark(l.role, l.id)
 		}
 		if p := nets[i].Config.Parent; p != "" {
 			mark(roleVlan, p)

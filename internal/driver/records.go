@@ -48,27 +48,24 @@ func (e *endpoint) hostLink() string {
 var ErrNotFound = errors.New("not found")
 
 func (d *Driver) loadNetwork(id string) (*network, error) {
-	var n network
-	found, err := d.store.Get(bucketNetworks, id, &n)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, fmt.Errorf("network %s: %w", shortID(id), ErrNotFound)
-	}
-	return &n, nil
+	return load[network](d.store, bucketNetworks, "network", id)
 }
 
 func (d *Driver) loadEndpoint(id string) (*endpoint, error) {
-	var e endpoint
-	found, err := d.store.Get(bucketEndpoints, id, &e)
+	return load[endpoint](d.store, bucketEndpoints, "endpoint", id)
+}
+
+// load decodes one record; a missing one is ErrNotFound.
+func load[T any](s Store, bucket, kind, id string) (*T, error) {
+	var v T
+	found, err := s.Get(bucket, id, &v)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
-		return nil, fmt.Errorf("endpoint %s: %w", shortID(id), ErrNotFound)
+		return nil, fmt.Errorf("%s %s: %w", kind, shortID(id), ErrNotFound)
 	}
-	return &e, nil
+	return &v, nil
 }
 
 // loadEndpointOf loads an endpoint of the given network; an endpoint of

@@ -25,12 +25,41 @@ func segmentDevice(n *network) string {
 	return bridgeName(n)
 }
 
+// ownLink is a link a network owns, named with the role and ID of its mark.
+type ownLink struct {
+	name string
+	role links.Role
+	id   string
+}
+
+// ownLinks lists the links a network owns (but an 802.1Q parent, whose
+// ownership is shared between networks), children before the links they
+// hang off: the order to delete them in.
+func ownLinks(n *network) []ownLink {
+	var own []ownLink
+	if n.Config.HostGateway && n.Config.Mode != ModeBridge {
+		own = append(own, ownLink{gatewayChild(n).Name, roleGateway, n.ID})
+	}
+	if n.Config.VXLAN != nil {
+		own = append(own, ownLink{vxlanName(n), roleVxlan, n.ID})
+	}
+	if hasBridge(n) {
+		own = append(own, ownLink{bridgeName(n), roleBridge, n.ID})
+	}
+	return own
+}
+
+// hasBridge reports a network with a bridge of its own: bridge mode, and
+// internal segments, whose bridge is the segment.
+func hasBridge(n *network) bool {
+	return n.Config.Mode == ModeBridge || (n.Config.VXLAN == nil && n.Config.Parent == "")
+}
+
 // ensureNetworkLinks creates whatever of the network's links is missing:
-// the segment, the bridge (bridge mode and internal segments) and the host's
-// gateway.
+// the segment, the bridge and the host's gateway.
 func (d *Driver) ensureNetworkLinks(n *network) error {
 	cfg := &n.Config
-	if cfg.Mode == ModeBridge || (cfg.VXLAN == nil && cfg.Parent == "") {
+	if hasBridge(n) {
 		if err := d.kernel.EnsureBridge(linksBridge(n)); err != nil {
 			return err
 		}
@@ -112,11 +141,9 @@ func (d *Driver) removeNetworkLinks(n *network) {
 			d.log.Warn("delete link", "link", name, "network", shortID(n.ID), "err", err)
 		}
 	}
-	del(gatewayChild(n).Name, roleGateway, n.ID)
-	if n.Config.VXLAN != nil {
-		del(vxlanName(n), roleVxlan, n.ID)
+	for _, l := range ownLinks(n) {
+		del(l.name, l.role, l.id)
 	}
-	del(bridgeName(n), roleBridge, n.ID)
 	if _, _, isVlan := n.Config.vlanID(); isVlan && !d.parentInUse(n) {
 		del(n.Config.Parent, roleVlan, n.Config.Parent)
 	}
