@@ -78,15 +78,7 @@ func TestMacvlanHostGateway(t *testing.T) {
 	if !strings.Contains(gw, "macvlan mode bridge") || !strings.Contains(gw, "198.51.100.1/24") {
 		t.Errorf("gateway macvlan:\n%s", gw)
 	}
-	if err := h.driver.DeleteEndpoint(t.Context(), netID, "ep1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
-		t.Fatal(err)
-	}
-	if o := h.owned(t); len(o) != 0 {
-		t.Fatalf("links left: %v", o)
-	}
+	teardown(t, h, "ep1")
 }
 
 func TestMacvlanModesOnParent(t *testing.T) {

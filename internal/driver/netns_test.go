@@ -132,6 +132,23 @@ func assertPing(t *testing.T, from *netnstest.NS, to string) {
 	}
 }
 
+// teardown deletes the endpoints and then the network through the driver,
+// as Docker does, and checks that no link of the plugin is left.
+func teardown(t *testing.T, h *host, endpoints ...string) {
+	t.Helper()
+	for _, ep := range endpoints {
+		if err := h.driver.DeleteEndpoint(t.Context(), netID, ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
+		t.Fatal(err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("links left after delete: %v", o)
+	}
+}
+
 // assertNoPing checks that to is unreachable from from.
 func assertNoPing(t *testing.T, from *netnstest.NS, to string) {
 	t.Helper()
@@ -201,15 +218,7 @@ func TestHostGatewayAndDeleteLeavesNothing(t *testing.T) {
 	}
 	// Docker moves the interface back on Leave; the container namespace
 	// going away has the same effect on the veth pair.
-	if err := h.driver.DeleteEndpoint(t.Context(), netID, "ep1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
-		t.Fatal(err)
-	}
-	if o := h.owned(t); len(o) != 0 {
-		t.Fatalf("links left after delete: %v", o)
-	}
+	teardown(t, h, "ep1")
 	// Deleting again, and unknown IDs, succeed.
 	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
 		t.Errorf("second DeleteNetwork: %v", err)
@@ -262,15 +271,7 @@ func TestRestartKeepsStateAndReconciles(t *testing.T) {
 			!h.kernel.Exists("vxbr-orphan"), h.kernel.Exists("vxlan-0a1b2c3d4"), h.kernel.Exists("notours"))
 	}
 	assertPing(t, c, "198.51.100.1")
-	if err := h.driver.DeleteEndpoint(t.Context(), netID, "ep1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
-		t.Fatal(err)
-	}
-	if o := h.owned(t); len(o) != 0 {
-		t.Fatalf("links left after delete: %v", o)
-	}
+	teardown(t, h, "ep1")
 }
 
 func TestRepeatedCreateIsIdempotent(t *testing.T) {
@@ -394,12 +395,7 @@ func TestRequestAbandonedMidwayIsRolledBack(t *testing.T) {
 	if h.kernel.Exists("vxve-ep1") {
 		t.Fatal("abandoned CreateEndpoint left its veth")
 	}
-	if err := h.driver.DeleteNetwork(t.Context(), netID); err != nil {
-		t.Fatal(err)
-	}
-	if o := h.owned(t); len(o) != 0 {
-		t.Fatalf("links left: %v", o)
-	}
+	teardown(t, h)
 }
 
 func TestInspectReportsMismatches(t *testing.T) {

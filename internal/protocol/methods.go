@@ -18,14 +18,14 @@ func (s *server) methods() map[string]call {
 		"NetworkDriver.GetCapabilities":             s.capabilities,
 		"NetworkDriver.GwAllocCheck":                s.gwAllocCheck,
 		"NetworkDriver.CreateNetwork":               s.createNetwork,
-		"NetworkDriver.DeleteNetwork":               s.deleteNetwork,
+		"NetworkDriver.DeleteNetwork":               s.networkCall(s.d.DeleteNetwork),
 		"NetworkDriver.AllocateNetwork":             s.allocateNetwork,
-		"NetworkDriver.FreeNetwork":                 s.freeNetwork,
+		"NetworkDriver.FreeNetwork":                 s.networkCall(func(_ context.Context, id string) error { return s.d.FreeNetwork(id) }),
 		"NetworkDriver.CreateEndpoint":              s.createEndpoint,
-		"NetworkDriver.DeleteEndpoint":              s.deleteEndpoint,
+		"NetworkDriver.DeleteEndpoint":              s.endpointCall(s.d.DeleteEndpoint),
 		"NetworkDriver.EndpointOperInfo":            s.endpointInfo,
 		"NetworkDriver.Join":                        s.join,
-		"NetworkDriver.Leave":                       s.leave,
+		"NetworkDriver.Leave":                       s.endpointCall(withoutContext(s.d.Leave)),
 		"NetworkDriver.DiscoverNew":                 s.discover(s.d.DiscoverNew),
 		"NetworkDriver.DiscoverDelete":              s.discover(s.d.DiscoverDelete),
 		"NetworkDriver.ProgramExternalConnectivity": s.endpointCall(withoutContext(s.d.ProgramExternalConnectivity)),
@@ -90,20 +90,15 @@ func (s *server) allocateNetwork(ctx context.Context, body []byte) (any, error) 
 	return allocateNetworkResponse{Options: out}, err
 }
 
-func (s *server) deleteNetwork(ctx context.Context, body []byte) (any, error) {
-	var req networkRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
+// networkCall serves the methods whose request is just the network ID.
+func (s *server) networkCall(fn func(ctx context.Context, networkID string) error) call {
+	return func(ctx context.Context, body []byte) (any, error) {
+		var req networkRequest
+		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
+		return empty{}, fn(ctx, req.NetworkID)
 	}
-	return empty{}, s.d.DeleteNetwork(ctx, req.NetworkID)
-}
-
-func (s *server) freeNetwork(ctx context.Context, body []byte) (any, error) {
-	var req networkRequest
-	if err := decode(body, &req); err != nil {
-		return nil, err
-	}
-	return empty{}, s.d.FreeNetwork(req.NetworkID)
 }
 
 func (s *server) createEndpoint(ctx context.Context, body []byte) (any, error) {
@@ -120,14 +115,6 @@ func (s *server) createEndpoint(ctx context.Context, body []byte) (any, error) {
 		return createEndpointResponse{}, err
 	}
 	return createEndpointResponse{Interface: &endpointInterface{MacAddress: out.MAC.String()}}, nil
-}
-
-func (s *server) deleteEndpoint(ctx context.Context, body []byte) (any, error) {
-	return s.endpointCall(s.d.DeleteEndpoint)(ctx, body)
-}
-
-func (s *server) leave(ctx context.Context, body []byte) (any, error) {
-	return s.endpointCall(withoutContext(s.d.Leave))(ctx, body)
 }
 
 func (s *server) endpointInfo(ctx context.Context, body []byte) (any, error) {

@@ -119,28 +119,23 @@ _child_of() {
 
 # check "description" CMD...: run CMD (in a subshell, output captured); count
 # and print "ok"/"FAIL" (with the output on failure). Always returns 0.
-check() {
-	local desc=$1 out rc=0; shift
-	out=$("$@" 2>&1) || rc=$?
-	if (( rc == 0 )); then
-		E2E_PASS=$((E2E_PASS + 1)); echo "ok   - $desc"
-	else
-		E2E_FAIL=$((E2E_FAIL + 1)); echo "FAIL - $desc (exit $rc)"
-		[[ -n $out ]] && tail -n 40 <<<"$out" | sed 's/^/     | /'
-	fi
-	return 0
-}
+check() { _expect success "$@"; }
 
 # check_fails "description" CMD...: like check, but CMD must fail.
-check_fails() {
-	local desc=$1 out rc=0; shift
+check_fails() { _expect failure "$@"; }
+
+# _expect success|failure "description" CMD...: the body of check and check_fails.
+_expect() {
+	local want=$1 desc=$2 out rc=0 got=success; shift 2
 	out=$("$@" 2>&1) || rc=$?
-	if (( rc != 0 )); then
+	((rc == 0)) || got=failure
+	if [[ $got == "$want" ]]; then
 		E2E_PASS=$((E2E_PASS + 1)); echo "ok   - $desc"
-	else
-		E2E_FAIL=$((E2E_FAIL + 1)); echo "FAIL - $desc (unexpectedly succeeded)"
-		[[ -n $out ]] && tail -n 40 <<<"$out" | sed 's/^/     | /'
+		return 0
 	fi
+	E2E_FAIL=$((E2E_FAIL + 1))
+	if [[ $want == success ]]; then echo "FAIL - $desc (exit $rc)"; else echo "FAIL - $desc (unexpectedly succeeded)"; fi
+	[[ -n $out ]] && tail -n 40 <<<"$out" | sed 's/^/     | /'
 	return 0
 }
 
