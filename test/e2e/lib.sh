@@ -24,7 +24,7 @@
 #   host_exec NAME CMD...               run in the host's mount+net+pid ns
 #   host_netexec NAME CMD...            run in the host's net ns only
 #   host_docker NAME ARGS...            docker CLI against the host's dockerd
-#   dockerd_start|dockerd_stop|dockerd_restart|dockerd_kill9 NAME
+#   dockerd_start|dockerd_stop|dockerd_restart NAME
 #   plugin_start NAME [FLAGS...]        start $PLUGIN_BIN, wait for its socket
 #   plugin_stop NAME (SIGTERM) | plugin_kill9 NAME | plugin_pid NAME
 #   router_add NAME | router_exec NAME CMD...   netns-only node, forwarding on
@@ -398,20 +398,17 @@ dockerd_stop() {
 	local d pid; d=$(_hdir "$1")
 	pid=$(cat "$d/dockerd.pid" 2>/dev/null || true)
 	_alive "$pid" || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	_wait_gone "$pid" 30 && return 0
-	kill -KILL "$pid" 2>/dev/null || true
-	_wait_gone "$pid" 5 || true
-	echo "dockerd on $1 ignored SIGTERM for 30s, killed" >&2
-	return 1
+	_terminate "$pid" 30 "dockerd on $1"
 }
 
-# dockerd_kill9 NAME: SIGKILL dockerd (its containerd and shims live on).
-dockerd_kill9() {
-	local pid; pid=$(cat "$(_hdir "$1")/dockerd.pid" 2>/dev/null || true)
-	_alive "$pid" || return 0
-	kill -KILL "$pid" 2>/dev/null || true
-	_wait_gone "$pid" 10
+# _terminate PID SECS WHAT: SIGTERM, wait SECS, then SIGKILL and fail.
+_terminate() {
+	kill -TERM "$1" 2>/dev/null || true
+	_wait_gone "$1" "$2" && return 0
+	kill -KILL "$1" 2>/dev/null || true
+	_wait_gone "$1" 5 || true
+	echo "$3 ignored SIGTERM for $2s, killed" >&2
+	return 1
 }
 
 # dockerd_restart NAME: dockerd_stop + dockerd_start.
@@ -480,12 +477,7 @@ plugin_pid() {
 # plugin_stop NAME: SIGTERM, wait up to 15 s (then SIGKILL and fail).
 plugin_stop() {
 	local pid; pid=$(plugin_pid "$1") || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	_wait_gone "$pid" 15 && return 0
-	kill -KILL "$pid" 2>/dev/null || true
-	_wait_gone "$pid" 5 || true
-	echo "plugin on $1 ignored SIGTERM for 15s, killed" >&2
-	return 1
+	_terminate "$pid" 15 "plugin on $1"
 }
 
 # plugin_kill9 NAME: SIGKILL the plugin (socket file stays behind).
