@@ -23,6 +23,8 @@ install_deps() {
 	command -v sysctl >/dev/null && command -v pgrep >/dev/null || need+=(procps)
 	command -v iptables >/dev/null || need+=(iptables)
 	command -v make >/dev/null || need+=(make)
+	command -v etcd >/dev/null || need+=(etcd-server)
+	command -v etcdctl >/dev/null || need+=(etcd-client)
 	if ((${#need[@]})); then
 		echo "# installing ${need[*]}"
 		apt-get update -qq
