@@ -12,33 +12,28 @@ import (
 const bucketNodes = "nodes"
 
 // DiscoverNew is told about a swarm node (global scope). Every other node
-// joins the flood list of every VXLAN network: the swarm is the segment's
-// membership source, on top of the configured Peers.
+// joins the flood list of every VXLAN network: the swarm is one of the
+// segment's membership sources, beside the configured Peers.
 func (d *Driver) DiscoverNew(ctx context.Context, node NodeDiscovery) error {
 	return d.onNode(ctx, node, func(ip net.IP) error {
 		if err := d.store.Put(bucketNodes, ip.String(), node); err != nil {
 			return fmt.Errorf("record node %s: %w", ip, err)
 		}
 		d.log.Info("swarm node joined the flood lists", "address", ip)
-		d.forEachFlooded(ip, func(n *network) error { return d.kernel.AddFloodPeer(vxlanName(n), ip) })
+		d.syncFloodLists(ip)
 		return nil
 	})
 }
 
 // DiscoverDelete removes a departed node from the flood lists, except where
-// the network's own Peers or Group name it.
+// another source (the network's own Peers, the cluster) still names it.
 func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
 	return d.onNode(ctx, node, func(ip net.IP) error {
 		if err := d.store.Delete(bucketNodes, ip.String()); err != nil {
 			return fmt.Errorf("forget node %s: %w", ip, err)
 		}
 		d.log.Info("swarm node left the flood lists", "address", ip)
-		d.forEachFlooded(ip, func(n *network) error {
-			if v := n.Config.VXLAN; slices.ContainsFunc(v.Peers, ip.Equal) || v.Group.Equal(ip) {
-				return nil // configured: not the swarm's to withdraw
-			}
-			return d.kernel.RemoveFloodPeer(vxlanName(n), ip)
-		})
+		d.syncFloodLists(ip)
 		return nil
 	})
 }
@@ -66,10 +61,10 @@ func nodeIP(node NodeDiscovery) (net.IP, error) {
 	return ip, nil
 }
 
-// forEachFlooded applies fn to every network whose flood list takes the
-// node at ip, logging failures: one network's trouble must not keep the
-// node out of the others.
-func (d *Driver) forEachFlooded(ip net.IP, fn func(*network) error) {
+// syncFloodLists brings in line the flood list of every network that could
+// take the node at ip, logging failures: one network's trouble must not
+// keep the node out of the others.
+func (d *Driver) syncFloodLists(ip net.IP) {
 	nets, err := d.networks()
 	if err != nil {
 		d.log.Error("update flood lists", "node", ip, "err", err)
@@ -79,21 +74,24 @@ func (d *Driver) forEachFlooded(ip net.IP, fn func(*network) error) {
 		if !floodsTo(&nets[i], ip) {
 			continue
 		}
-		if err := fn(&nets[i]); err != nil {
+		if err := d.syncSegment(&nets[i]); err != nil {
 			d.log.Warn("update flood list", "network", shortID(nets[i].ID), "node", ip, "err", err)
 		}
 	}
 }
 
-// floodsTo reports whether a network's flood list takes a swarm node: VXLAN
-// networks flooding by head-end replication (not by a multicast group),
-// whose underlay is of the node address's family.
+// floodsByPeers reports a VXLAN segment flooding by head-end replication
+// to a list of VTEPs, not by a multicast group.
+func floodsByPeers(v *VXLANConfig) bool {
+	return v != nil && !(v.Group != nil && v.Group.IsMulticast())
+}
+
+// floodsTo reports whether a network's flood list takes a node: VXLAN
+// networks flooding by head-end replication, whose underlay is of the node
+// address's family.
 func floodsTo(n *network, ip net.IP) bool {
 	v := n.Config.VXLAN
-	if v == nil || (v.Group != nil && v.Group.IsMulticast()) {
-		return false
-	}
-	return underlayIPv6(v) == (ip.To4() == nil)
+	return floodsByPeers(v) && underlayIPv6(v) == (ip.To4() == nil)
 }
 
 // nodePeers lists the swarm nodes Docker announced.
@@ -111,10 +109,15 @@ func (d *Driver) nodePeers() []net.IP {
 	return ips
 }
 
-// floodPeers is a network's flood list: its Peers and the swarm's nodes.
+// floodPeers is a network's flood list: who else is on its segment, from
+// every source: its Peers, the swarm's nodes and the cluster's members.
 func (d *Driver) floodPeers(n *network) []net.IP {
 	peers := append([]net.IP{}, n.Config.VXLAN.Peers...)
-	for _, ip := range d.nodePeers() {
+	others := d.nodePeers()
+	if d.clustered(n) {
+		others = append(others, d.cfg.Cluster.Peers(n.Config.VXLAN.VNI)...)
+	}
+	for _, ip := range others {
 		if floodsTo(n, ip) && !slices.ContainsFunc(peers, ip.Equal) {
 			peers = append(peers, ip)
 		}

@@ -18,8 +18,10 @@ type Kernel interface {
 	EnsureVxlan(links.VxlanSpec) error
 	EnsureVeth(links.VethSpec) error
 	EnsureVlan(spec links.VlanSpec, mayCreate bool) (created bool, err error)
-	AddFloodPeer(name string, ip net.IP) error
-	RemoveFloodPeer(name string, ip net.IP) error
+	SetFloodPeers(name string, peers []net.IP) error
+	SetRemoteMACs(name string, want []links.RemoteMAC) error
+	SetNeighbors(name string, want []links.Neighbor) error
+	VTEPAddr(vtepDev string, srcAddr net.IP, remotes []net.IP, ipv6 bool) (net.IP, error)
 	EnsureMacvlan(spec links.ChildSpec, mode string) error
 	EnsureIpvlan(spec links.ChildSpec, mode, flag string) error
 	LinkMTU(name string) (int, error)
@@ -44,6 +46,12 @@ type Store interface {
 type Config struct {
 	GlobalScope bool   // --scope global
 	VtepDev     string // --vtepdev: overrides every network's VtepDev
+	// Cluster is the control plane of cluster mode; nil without it.
+	Cluster ControlPlane
+	// UnderlayHints are addresses across the underlay (the cluster's
+	// store): which way they route tells a network with no Peers its
+	// underlay device and VTEP address.
+	UnderlayHints []net.IP
 }
 
 // Driver implements the network driver. One lock serialises all operations:
@@ -54,6 +62,9 @@ type Driver struct {
 	kernel Kernel
 	store  Store
 	log    *slog.Logger
+	// viewApplied: every clustered segment has been brought in line with
+	// the control plane's first full view (guarded by the lock).
+	viewApplied bool
 }
 
 // New returns a driver. Call Reconcile before serving requests.

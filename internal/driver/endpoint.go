@@ -53,6 +53,7 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
 		return CreateEndpointResponse{}, err
 	}
+	d.publishEndpoint(ctx, n, e)
 	d.log.Debug("endpoint created", "network", shortID(n.ID), "endpoint", shortID(e.ID), "link", e.hostLink())
 	return d.endpointResponse(req, e), nil
 }
@@ -190,10 +191,16 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, networkID, endpointID strin
 	if err != nil {
 		return err
 	}
-	return d.deleteEndpoint(e)
+	n, err := d.loadNetwork(networkID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return d.deleteEndpoint(n, e)
 }
 
-func (d *Driver) deleteEndpoint(e *endpoint) error {
+// deleteEndpoint removes an endpoint of network n (nil if unknown).
+func (d *Driver) deleteEndpoint(n *network, e *endpoint) error {
+	d.withdrawEndpoint(n, e)
 	if err := d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID); err != nil {
 		return err
 	}

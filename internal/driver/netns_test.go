@@ -23,6 +23,7 @@ type host struct {
 	store  *store.Store
 	driver *driver.Driver
 	state  string
+	cfg    driver.Config // the daemon's configuration at start
 }
 
 func newHost(t *testing.T) *host {
@@ -42,7 +43,7 @@ func (h *host) start(t *testing.T) driver.ReconcileReport {
 	if h.store, err = store.Open(h.state); err != nil {
 		t.Fatal(err)
 	}
-	h.driver = driver.New(driver.Config{}, h.kernel, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h.driver = driver.New(h.cfg, h.kernel, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	rep, err := h.driver.Reconcile()
 	if err != nil {
 		t.Fatal(err)

@@ -49,9 +49,15 @@ func (d *Driver) CreateNetwork(ctx context.Context, req CreateNetworkRequest) er
 	if err != nil {
 		return err
 	}
+	if err := d.defineSegment(ctx, n); err != nil {
+		return err
+	}
 	if err := d.installNetwork(ctx, n); err != nil {
 		d.uninstallNetwork(n)
 		return err
+	}
+	if err := d.syncSegment(n); err != nil {
+		d.log.Warn("segment entries", "network", shortID(n.ID), "err", err)
 	}
 	d.log.Info("network created", "network", shortID(n.ID), "mode", n.Config.Mode, "segment", segmentDevice(n), "vni", vniOf(n), "underlay", n.Underlay, "mtu", n.Config.MTU)
 	return nil
@@ -66,6 +72,9 @@ func (d *Driver) installNetwork(ctx context.Context, n *network) error {
 	if err := d.syncForward(n); err != nil {
 		return err
 	}
+	if err := d.joinSegment(n); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil { // Docker will never delete a network it thinks failed
 		return fmt.Errorf("request abandoned: %w", err)
 	}
@@ -76,8 +85,10 @@ func (d *Driver) installNetwork(ctx context.Context, n *network) error {
 }
 
 // uninstallNetwork removes the links of a network that is not (or no
-// longer) recorded, and its firewall exception, best effort.
+// longer) recorded, its firewall exception and its cluster membership,
+// best effort.
 func (d *Driver) uninstallNetwork(n *network) {
+	d.releaseSegment(n)
 	d.removeNetworkLinks(n)
 	if err := d.syncForward(); err != nil {
 		d.log.Warn("firewall exception not withdrawn", "network", shortID(n.ID), "err", err)
@@ -199,8 +210,7 @@ func (d *Driver) segmentMTU(n *network) (int, string, error) {
 // vxlanMTU derives the vxlan link's MTU from the underlay.
 func (d *Driver) vxlanMTU(n *network) (int, string, error) {
 	v := n.Config.VXLAN
-	remotes := append([]net.IP{v.Group}, v.Peers...)
-	u, err := d.kernel.FindUnderlay(v.VtepDev, v.SrcAddr, remotes)
+	u, err := d.kernel.FindUnderlay(v.VtepDev, v.SrcAddr, d.remotes(v))
 	if err != nil {
 		return 0, "", err
 	}
@@ -269,7 +279,7 @@ func (d *Driver) DeleteNetwork(ctx context.Context, id string) error {
 	}
 	for i := range eps {
 		if eps[i].NetworkID == id {
-			if err := d.deleteEndpoint(&eps[i]); err != nil {
+			if err := d.deleteEndpoint(n, &eps[i]); err != nil {
 				return err
 			}
 		}

@@ -50,6 +50,10 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 		r.Removed++
 	}
 	r.Networks = len(nets)
+	eps, err := d.endpoints()
+	if err != nil {
+		return r, err
+	}
 	for i := range nets {
 		if err := d.ensureNetworkLinks(&nets[i]); err != nil {
 			d.log.Error("restore network links", "network", shortID(nets[i].ID), "err", err)
@@ -57,6 +61,9 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 			continue
 		}
 		r.Ensured++
+		if d.clustered(&nets[i]) {
+			d.announce(&nets[i], eps)
+		}
 	}
 	if err := d.syncForward(); err != nil {
 		d.log.Error("firewall exception for the bridges", "err", err)

@@ -22,6 +22,7 @@ type network struct {
 	IPv6     []Subnet
 	Underlay string // device the VXLAN traffic leaves by, as found at create time
 	OwnsVlan bool   // the IFACE.VID parent is the plugin's: created on the fly, or already marked
+	VTEP     net.IP `json:",omitempty"` // cluster mode: this host's VTEP address on the segment
 }
 
 // endpoint is an endpoint's persistent record.

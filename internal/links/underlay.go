@@ -1,6 +1,7 @@
 package links
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -115,4 +116,51 @@ func (k *Kernel) LocalAddrs() ([]net.IP, error) {
 		ips = append(ips, a.IP)
 	}
 	return ips, nil
+}
+
+// VTEPAddr returns the address this host's VTEP sends from, as the other
+// hosts of a segment must address it: srcAddr when given, else the VTEP
+// device's first global address of the family, else the source address of
+// the route towards the first reachable remote, else the default route's.
+func (k *Kernel) VTEPAddr(vtepDev string, srcAddr net.IP, remotes []net.IP, ipv6 bool) (net.IP, error) {
+	if srcAddr != nil {
+		return srcAddr, nil
+	}
+	family := netlink.FAMILY_V4
+	if ipv6 {
+		family = netlink.FAMILY_V6
+	}
+	if vtepDev != "" {
+		return k.globalAddr(vtepDev, family)
+	}
+	for _, r := range remotes {
+		if (r.To4() == nil) != ipv6 {
+			continue
+		}
+		if routes, err := k.h.RouteGet(r); err == nil && len(routes) > 0 && routes[0].Src != nil {
+			return routes[0].Src, nil
+		}
+	}
+	if u, ok := k.defaultRouteUnderlay(); ok {
+		return k.globalAddr(u.Device, family)
+	}
+	return nil, errors.New("cannot tell this host's VTEP address: no route to the other hosts; set SrcAddr or VtepDev")
+}
+
+// globalAddr returns the first global unicast address of the family on a link.
+func (k *Kernel) globalAddr(name string, family int) (net.IP, error) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("VTEP device %s: %w", name, err)
+	}
+	addrs, err := k.h.AddrList(l, family)
+	if err != nil {
+		return nil, fmt.Errorf("addresses of %s: %w", name, err)
+	}
+	for _, a := range addrs {
+		if a.IP.IsGlobalUnicast() {
+			return a.IP, nil
+		}
+	}
+	return nil, fmt.Errorf("VTEP device %s has no global address to send from", name)
 }
