@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type options struct {
@@ -20,6 +23,18 @@ type options struct {
 	state     string
 	metrics   string
 	logFormat string
+	etcd      etcdOptions
+}
+
+// etcdOptions configure cluster mode; no endpoints, no cluster mode.
+type etcdOptions struct {
+	endpoints []string
+	prefix    string
+	caFile    string
+	certFile  string
+	keyFile   string
+	ttl       time.Duration
+	nodeName  string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -37,14 +52,25 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.metrics, "metrics", "", "ADDR:PORT serving Prometheus /metrics and /healthz (off when empty)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
-	fs.BoolVar(&o.pluginEnv, "plugin-env", false, "take scope, vtepdev and debug from the environment (managed plugin settings)")
+	fs.BoolVar(&o.pluginEnv, "plugin-env", false, "take scope, vtepdev, debug and etcd_endpoints from the environment (managed plugin settings)")
+	var endpoints string
+	fs.StringVar(&endpoints, "etcd-endpoints", "", "URL[,URL...] of etcd: cluster mode (shared IPAM, membership, endpoint distribution)")
+	fs.StringVar(&o.etcd.prefix, "etcd-prefix", "", "etcd key prefix (default /docker-vxlan-plugin/<name>)")
+	fs.StringVar(&o.etcd.caFile, "etcd-cafile", "", "CA bundle to verify etcd's certificate")
+	fs.StringVar(&o.etcd.certFile, "etcd-certfile", "", "client certificate for etcd")
+	fs.StringVar(&o.etcd.keyFile, "etcd-keyfile", "", "client key for etcd")
+	fs.DurationVar(&o.etcd.ttl, "etcd-ttl", 10*time.Second, "lease TTL: how soon the other hosts forget a host that died")
+	fs.StringVar(&o.etcd.nodeName, "node-name", "", "this host's name in the cluster (default: the hostname and a random suffix, kept in the state file)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if o.pluginEnv {
-		if err := o.fromEnv(os.Getenv); err != nil {
+		if err := o.fromEnv(os.Getenv, &endpoints); err != nil {
 			return o, err
 		}
+	}
+	if err := o.etcd.parse(endpoints, o.name); err != nil {
+		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -69,7 +95,10 @@ func parseFlags(args []string) (options, error) {
 
 // fromEnv applies the managed plugin's settings (`docker plugin set REF
 // scope=global`), which Docker passes as environment variables.
-func (o *options) fromEnv(getenv func(string) string) error {
+func (o *options) fromEnv(getenv func(string) string, etcdEndpoints *string) error {
+	if v := getenv("etcd_endpoints"); v != "" {
+		*etcdEndpoints = v
+	}
 	if v := getenv("scope"); v != "" {
 		o.scope = v
 	}
@@ -82,6 +111,36 @@ func (o *options) fromEnv(getenv func(string) string) error {
 			return fmt.Errorf("plugin setting debug=%q: want true or false", v)
 		}
 		o.debug = d
+	}
+	return nil
+}
+
+// parse checks the cluster flags; endpoints is the comma-separated list.
+func (e *etcdOptions) parse(endpoints, name string) error {
+	for _, ep := range strings.Split(endpoints, ",") {
+		if ep = strings.TrimSpace(ep); ep == "" {
+			continue
+		}
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--etcd-endpoints: %q is not an http:// or https:// URL", ep)
+		}
+		e.endpoints = append(e.endpoints, ep)
+	}
+	if e.prefix == "" {
+		e.prefix = "/docker-vxlan-plugin/" + name
+	}
+	if !strings.HasPrefix(e.prefix, "/") {
+		return fmt.Errorf("--etcd-prefix %q: want an absolute key prefix (starting with /)", e.prefix)
+	}
+	if (e.certFile == "") != (e.keyFile == "") {
+		return errors.New("--etcd-certfile and --etcd-keyfile go together")
+	}
+	if e.ttl < 2*time.Second || e.ttl > 5*time.Minute {
+		return fmt.Errorf("--etcd-ttl %s: want 2s to 5m", e.ttl)
+	}
+	if len(e.nodeName) > 63 || strings.ContainsAny(e.nodeName, "/ \t") {
+		return fmt.Errorf("--node-name %q: want at most 63 characters, no '/' or spaces", e.nodeName)
 	}
 	return nil
 }

@@ -69,3 +69,39 @@ func TestManagedPluginSettings(t *testing.T) {
 		t.Errorf("debug=maybe = %v, want an error naming debug", err)
 	}
 }
+
+func TestClusterFlags(t *testing.T) {
+	o, err := parseFlags([]string{"--etcd-endpoints", "http://192.0.2.254:2379, https://etcd2:2379", "--node-name", "h1", "--etcd-ttl", "3s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.etcd.endpoints) != 2 || o.etcd.endpoints[1] != "https://etcd2:2379" || o.etcd.prefix != "/docker-vxlan-plugin/vxlan" || o.etcd.nodeName != "h1" || o.etcd.ttl.Seconds() != 3 {
+		t.Errorf("cluster options = %+v", o.etcd)
+	}
+	if o, _ := parseFlags(nil); len(o.etcd.endpoints) != 0 || o.etcd.ttl.Seconds() != 10 {
+		t.Errorf("without --etcd-endpoints: %+v, want no cluster and a 10 s TTL", o.etcd)
+	}
+	for _, bad := range [][]string{
+		{"--etcd-endpoints", "192.0.2.254:2379"},
+		{"--etcd-endpoints", "ftp://x"},
+		{"--etcd-endpoints", "http://x", "--etcd-certfile", "c.pem"},
+		{"--etcd-endpoints", "http://x", "--etcd-prefix", "relative"},
+		{"--etcd-endpoints", "http://x", "--etcd-ttl", "1s"},
+		{"--node-name", "a/b"},
+	} {
+		if _, err := parseFlags(bad); err == nil {
+			t.Errorf("parseFlags(%q) accepted", bad)
+		}
+	}
+}
+
+func TestClusterPluginSetting(t *testing.T) {
+	t.Setenv("etcd_endpoints", "http://192.0.2.254:2379")
+	o, err := parseFlags([]string{"--plugin-env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.etcd.endpoints) != 1 || o.etcd.endpoints[0] != "http://192.0.2.254:2379" {
+		t.Errorf("etcd_endpoints setting gave %v", o.etcd.endpoints)
+	}
+}
