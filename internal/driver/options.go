@@ -325,12 +325,14 @@ func parseBool(s string) (bool, bool) {
 	return false, false
 }
 
+// parseIfName accepts a name the kernel takes literally: '%' would make it
+// a template (vx%d becomes vx0), a link the plugin could not find by name.
 func parseIfName(s string) (string, bool) {
 	if s == "" || len(s) > maxIfNameLen || s == "." || s == ".." {
 		return "", false
 	}
 	for _, r := range s {
-		if r <= ' ' || r == '/' || r == ':' || r > '~' {
+		if r <= ' ' || r == '/' || r == ':' || r == '%' || r > '~' {
 			return "", false
 		}
 	}

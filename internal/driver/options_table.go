@@ -9,7 +9,7 @@ import (
 // Value descriptions used in error messages.
 const (
 	acceptsBool   = "true or false (also 1/0, yes/no, on/off)"
-	acceptsName   = "an interface name of 1 to 15 characters, without spaces, '/' or ':'"
+	acceptsName   = "an interface name of 1 to 15 characters, without spaces, '/', ':' or '%' (the kernel would take it as a template)"
 	acceptsMTU    = "an MTU from 68 to 65535"
 	acceptsMAC    = "a unicast MAC address such as 02:42:ac:11:00:02"
 	acceptsTxQLen = "a queue length from 1 to 2147483647"

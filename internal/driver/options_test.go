@@ -540,6 +540,9 @@ func badCases() []badCase {
 		// links
 		{"vxlanName 16 chars", ParseRequest{Options: vni42("vxlanName", "abcdefghijklmnop")}, "vxlanName"},
 		{"vxlanName slash", ParseRequest{Options: vni42("vxlanName", "vx/42")}, "vxlanName"},
+		{"vxlanName kernel template", ParseRequest{Options: vni42("vxlanName", "vx%d")}, "vxlanName"},
+		{"bridgeName kernel template", ParseRequest{Options: vni42("bridgeName", "br%d")}, "bridgeName"},
+		{"VtepDev with percent", ParseRequest{Options: vni42("VtepDev", "eth%d")}, "VtepDev"},
 		{"vxlanName space", ParseRequest{Options: vni42("vxlanName", "vx 42")}, "vxlanName"},
 		{"vxlanName non-ASCII", ParseRequest{Options: vni42("vxlanName", "vxé")}, "vxlanName"},
 		{"vxlanName empty", ParseRequest{Options: vni42("vxlanName", "")}, "vxlanName"},
