@@ -31,6 +31,7 @@ type Kernel interface {
 	AllowForward(rules []links.ForwardRule) error
 	FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
 	Exists(name string) bool
+	Owner(name string) (links.Mark, bool)
 	LinkState(name string, role links.Role, id string) links.State
 }
 

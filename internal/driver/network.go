@@ -110,6 +110,9 @@ func (d *Driver) newNetwork(req CreateNetworkRequest) (*network, error) {
 	if err := d.checkConflicts(n); err != nil {
 		return nil, err
 	}
+	if err := d.checkParentNotOurs(n); err != nil {
+		return nil, err
+	}
 	if err := d.deriveMTU(n); err != nil {
 		return nil, err
 	}
@@ -141,6 +144,28 @@ func (d *Driver) checkConflicts(n *network) error {
 			return fmt.Errorf("VxlanId %d on port %d is already used by network %s on this host",
 				n.Config.VXLAN.VNI, n.Config.VXLAN.Port, shortID(o.ID))
 		}
+	}
+	return nil
+}
+
+// checkParentNotOurs refuses a parent that is a link of a plugin network
+// (this instance's or another's): deleting that network would destroy the
+// interfaces of this one's containers. An 802.1Q sub-interface the plugin
+// made for networks on that VLAN is shared, as intended.
+func (d *Driver) checkParentNotOurs(n *network) error {
+	if n.Config.Parent == "" {
+		return nil
+	}
+	devs := []string{n.Config.Parent}
+	if base, _, ok := n.Config.vlanID(); ok {
+		devs = append(devs, base)
+	}
+	for _, dev := range devs {
+		m, ok := d.kernel.Owner(dev)
+		if !ok || (m.Role == roleVlan && dev == n.Config.Parent) {
+			continue
+		}
+		return fmt.Errorf("parent %s is a link of docker-vxlan-plugin (%s), not an interface of the host's: it goes when its network goes; use a host interface", dev, m)
 	}
 	return nil
 }

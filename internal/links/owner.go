@@ -63,3 +63,13 @@ func (e *NotOwnedError) Error() string {
 	}
 	return fmt.Sprintf("interface %q already exists and belongs to %q, not to this network; choose another name", e.Name, e.Alias)
 }
+
+// Owner returns the mark of the link called name when it carries one of
+// any plugin instance's marks; ok is false for other links and missing ones.
+func (k *Kernel) Owner(name string) (m Mark, ok bool) {
+	l, err := k.h.LinkByName(name)
+	if err != nil {
+		return Mark{}, false
+	}
+	return parseMark(l.Attrs().Alias)
+}
