@@ -66,7 +66,7 @@ func main() {
 }
 
 func run(o options, log *slog.Logger) error {
-	st, err := store.Open(o.state)
+	st, recovered, err := openState(o.state, log)
 	if err != nil {
 		return err
 	}
@@ -77,13 +77,19 @@ func run(o options, log *slog.Logger) error {
 	}
 	defer k.Close()
 
-	d := driver.New(driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev}, k, st, log)
+	d := driver.New(driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev, KeepOrphans: recovered != nil}, k, st, log)
 	m := metrics.New(d.Counts)
 	rep, err := d.Reconcile()
 	if err != nil {
 		return fmt.Errorf("reconcile kernel with %s: %w", o.state, err)
 	}
 	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "kept", rep.Kept, "failed", rep.Failed)
+	if recovered != nil && rep.Kept == 0 {
+		log.Info("no link is left from the damaged state file; back to normal reconciling", "damaged", recovered.MovedTo)
+		if err := st.ClearRecovery(); err != nil {
+			return err
+		}
+	}
 	m.AddReconcile("ensured", rep.Ensured)
 	m.AddReconcile("removed", rep.Removed)
 	m.AddReconcile("failed", rep.Failed)
@@ -99,6 +105,26 @@ func run(o options, log *slog.Logger) error {
 	}
 	go keepFirewall(ctx, d, log)
 	return serve(ctx, o, d, m, log)
+}
+
+// openState opens the state file. A damaged one (truncated, unreadable)
+// is moved aside and replaced by an empty one, and the plugin keeps every
+// link marked as its own until none is left: a crash loop under systemd
+// would help nobody, and deleting links no record accounts for would cut
+// off running containers.
+func openState(path string, log *slog.Logger) (*store.Store, *store.Recovery, error) {
+	st, r, err := store.OpenOrRecover(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r == nil {
+		r, err = st.LastRecovery()
+	}
+	if r != nil {
+		log.Error("the state file was damaged and replaced by an empty one; links marked as ours are kept, not deleted: remove the containers and networks Docker still lists on this driver and create them again, or delete the links by hand (see `docker-vxlan-plugin inspect`)",
+			"damaged", r.MovedTo, "reason", r.Reason, "at", r.At)
+	}
+	return st, r, err
 }
 
 // firewallCheck is how often the firewall exception is checked: a firewall

@@ -47,6 +47,10 @@ type Store interface {
 type Config struct {
 	GlobalScope bool   // --scope global
 	VtepDev     string // --vtepdev: overrides every network's VtepDev
+	// KeepOrphans keeps every link marked as ours even when no record
+	// accounts for it: the state file was damaged and replaced, so a
+	// missing record proves nothing.
+	KeepOrphans bool
 	// Cluster is the control plane of cluster mode; nil without it.
 	Cluster ControlPlane
 	// UnderlayHints are addresses across the underlay (the cluster's

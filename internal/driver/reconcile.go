@@ -34,10 +34,10 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	if err != nil {
 		return r, err
 	}
-	keepOrphans := len(nets) == 0
+	keepOrphans := len(nets) == 0 || d.cfg.KeepOrphans
 	for _, o := range orphans {
 		if keepOrphans {
-			d.log.Warn("keeping a link marked as ours: the state file records no network; check --state, or delete the link by hand if it is stale", "link", o.Name, "mark", o.Mark.String())
+			d.log.Warn("keeping a link marked as ours: the state file records no network, or was damaged and replaced; check --state, or delete the link by hand if it is stale", "link", o.Name, "mark", o.Mark.String())
 			r.Kept++
 			continue
 		}
