@@ -15,9 +15,9 @@ type Segment struct {
 
 // Subnet is one subnet of a segment, with the addresses reserved in it.
 type Subnet struct {
-	Pool    netip.Prefix
-	Gateway netip.Addr   // zero if none
-	Aux     []netip.Addr // --aux-address
+	Pool    netip.Prefix `json:"pool"`
+	Gateway netip.Addr   `json:"gateway,omitzero"` // zero if none
+	Aux     []netip.Addr `json:"aux,omitempty"`    // --aux-address
 }
 
 // Endpoint is a container interface published for the other hosts of its
