@@ -22,7 +22,12 @@ const (
 
 // claimBudget bounds whatever a request waits for from Claims: a request
 // that needs the shared state fails within it, never hangs dockerd.
-const claimBudget = 5 * time.Second
+// flightBudget, shorter, bounds a block claim, so that a request waiting
+// for one sees it end, and why, before giving up itself.
+const (
+	claimBudget  = 5 * time.Second
+	flightBudget = 4 * time.Second
+)
 
 // Background retries of releases that failed: first after retryMin, then
 // less and less often, down to once per retryMax.

@@ -70,7 +70,7 @@ func (a *Allocator) refill(p *pool) {
 
 // runClaim claims a block for pool id and ends flight f with the outcome.
 func (a *Allocator) runClaim(ctx context.Context, id string, f *flight) {
-	ctx, cancel := context.WithTimeout(ctx, claimBudget)
+	ctx, cancel := context.WithTimeout(ctx, flightBudget)
 	defer cancel()
 	var s search
 	err := a.refresh(ctx, id)

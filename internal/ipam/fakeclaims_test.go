@@ -66,6 +66,10 @@ type fakeHost struct {
 	down    atomic.Bool
 	hang    atomic.Bool
 	claimed atomic.Int64 // Claim calls
+
+	// slowClaim, if set before use, holds every successful Claim's answer
+	// back until it is closed, as a slow network does.
+	slowClaim chan struct{}
 }
 
 var _ Claims = (*fakeHost)(nil)
@@ -159,6 +163,20 @@ func (h *fakeHost) SetGateway(ctx context.Context, pool netip.Prefix, gw netip.A
 
 func (h *fakeHost) Claim(ctx context.Context, pool, p netip.Prefix) error {
 	h.claimed.Add(1)
+	if err := h.claim(ctx, pool, p); err != nil {
+		return err
+	}
+	if h.slowClaim != nil {
+		select {
+		case <-h.slowClaim:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (h *fakeHost) claim(ctx context.Context, pool, p netip.Prefix) error {
 	unlock, err := h.enter(ctx)
 	if err != nil {
 		return err
@@ -183,6 +201,9 @@ func (h *fakeHost) Release(ctx context.Context, pool, p netip.Prefix) error {
 	defer unlock()
 	if fp, ok := h.c.pools[pool]; ok && fp.claims[p] == h.node {
 		delete(fp.claims, p)
+		if len(fp.users) == 0 && len(fp.claims) == 0 {
+			delete(h.c.pools, pool)
+		}
 	}
 	return nil
 }

@@ -123,18 +123,19 @@ func (p *pool) low() bool {
 // out, or is handed out already on this host.
 func (p *pool) checkPreferred(a netip.Addr) error {
 	pfx := p.rec.Pool
-	switch {
+	switch k, taken := p.addrs[a]; {
 	case !pfx.Contains(a):
 		return fmt.Errorf("address %s is outside pool %s", a, pfx)
 	case a == p.rec.Gateway:
 		return fmt.Errorf("address %s is the gateway of pool %s", a, pfx)
+	case taken && k != kindShared:
+		return fmt.Errorf("address %s of pool %s is already in use on this host", a, pfx)
 	case slices.Contains(p.rec.Aux, a):
-		return nil // a shared reservation, checked by the caller
+		return nil // a shared reservation, which any number of requests may make
+	case taken:
+		return fmt.Errorf("address %s of pool %s is already in use on this host", a, pfx)
 	case p.reserved(a):
 		return fmt.Errorf("address %s is the network or broadcast address of pool %s", a, pfx)
-	}
-	if _, taken := p.addrs[a]; taken {
-		return fmt.Errorf("address %s of pool %s is already in use on this host", a, pfx)
 	}
 	return nil
 }
