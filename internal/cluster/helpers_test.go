@@ -48,7 +48,7 @@ func makeNode(t *testing.T, endpoint, name string) *node {
 		Node:      name,
 		TTL:       testTTL,
 		OpTimeout: testOpTimeout,
-	}, testLogger(t, name))
+	}, testLogger(t))
 	if err != nil {
 		t.Fatalf("New %s: %v", name, err)
 	}
@@ -83,9 +83,9 @@ func (n *node) waitConnected(t *testing.T) {
 	eventually(t, 5*time.Second, "node "+n.Node()+" connected", func() bool { return n.Status().Connected })
 }
 
-func testLogger(t *testing.T, name string) *slog.Logger {
+func testLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name, "test", t.Name())
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
 	return slog.New(slog.DiscardHandler)
 }

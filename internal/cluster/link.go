@@ -172,8 +172,10 @@ func (c *Cluster) watchConnection(ctx context.Context) {
 			case c.ready <- struct{}{}:
 			default:
 			}
-		case cur == connectivity.TransientFailure, prev == connectivity.Ready:
-			c.markDown(fmt.Errorf("connection %s", strings.ToLower(cur.String())))
+		case prev == connectivity.Ready:
+			c.markDown(fmt.Errorf("connection lost (%s)", strings.ToLower(cur.String())))
+		case cur == connectivity.TransientFailure:
+			c.markDown(errors.New("cannot connect"))
 		}
 		prev = cur
 	}
