@@ -168,7 +168,7 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (func(), er
 func serve(ctx context.Context, o options, d *driver.Driver, m *metrics.Metrics, log *slog.Logger) error {
 	lim := protocol.DefaultLimits()
 	srv := &http.Server{
-		Handler:           daemonHandler(d, protocol.NewHandler(d, log, lim, m.ObserveRequest)),
+		Handler:           daemonHandler(d, protocol.NewHandler(d, nil, log, lim, m.ObserveRequest)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       lim.Timeout,
 		WriteTimeout:      lim.Timeout + 5*time.Second,

@@ -48,8 +48,8 @@ var errClosed = errors.New("IPAM allocator is shutting down")
 // PoolRequest is Docker's RequestPool.
 type PoolRequest struct {
 	AddressSpace string
-	Pool         string // --subnet; required
-	SubPool      string // --ip-range
+	Pool         netip.Prefix // --subnet; required
+	SubPool      netip.Prefix // --ip-range; zero if none
 	Options      map[string]string
 	V6           bool
 }

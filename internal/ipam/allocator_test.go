@@ -17,13 +17,13 @@ func TestRequestPoolRefusals(t *testing.T) {
 	}{
 		{"no default IPv4 pool", PoolRequest{}, []string{"no default pools", "IPv4 --subnet"}},
 		{"no default IPv6 pool", PoolRequest{V6: true}, []string{"no default pools", "IPv6 --subnet"}},
-		{"not CIDR", PoolRequest{Pool: "10.42.0.0"}, []string{`"10.42.0.0"`, "CIDR"}},
-		{"IPv4 pool for IPv6", PoolRequest{Pool: "10.42.0.0/24", V6: true}, []string{"10.42.0.0/24", "IPv6"}},
-		{"IPv6 pool for IPv4", PoolRequest{Pool: "2001:db8::/64"}, []string{"2001:db8::/64", "IPv4"}},
-		{"range outside pool", PoolRequest{Pool: "10.42.0.0/24", SubPool: "10.43.0.0/25"}, []string{"--ip-range", "10.43.0.0/25", "10.42.0.0/24"}},
-		{"range wider than pool", PoolRecordless("10.42.0.0/24", "10.42.0.0/23"), []string{"--ip-range", "10.42.0.0/23"}},
-		{"options", PoolRequest{Pool: "10.42.0.0/24", Options: map[string]string{"foo": "1"}}, []string{"--ipam-opt", "foo"}},
-		{"address space", PoolRequest{AddressSpace: "LocalDefault", Pool: "10.42.0.0/24"}, []string{"LocalDefault", AddressSpace}},
+		{"IPv4 pool for IPv6", PoolRequest{Pool: pfx("10.42.0.0/24"), V6: true}, []string{"10.42.0.0/24", "IPv6"}},
+		{"IPv6 pool for IPv4", PoolRequest{Pool: pfx("2001:db8::/64")}, []string{"2001:db8::/64", "IPv4"}},
+		{"range outside pool", PoolRequest{Pool: pfx("10.42.0.0/24"), SubPool: pfx("10.43.0.0/25")}, []string{"--ip-range", "10.43.0.0/25", "10.42.0.0/24"}},
+		{"range wider than pool", PoolRequest{Pool: pfx("10.42.0.0/24"), SubPool: pfx("10.42.0.0/23")}, []string{"--ip-range", "10.42.0.0/23"}},
+		{"IPv4 range in IPv6 pool", PoolRequest{Pool: pfx("2001:db8::/64"), SubPool: pfx("10.42.0.0/24"), V6: true}, []string{"--ip-range", "10.42.0.0/24"}},
+		{"options", PoolRequest{Pool: pfx("10.42.0.0/24"), Options: map[string]string{"foo": "1"}}, []string{"--ipam-opt", "foo"}},
+		{"address space", PoolRequest{AddressSpace: "LocalDefault", Pool: pfx("10.42.0.0/24")}, []string{"LocalDefault", AddressSpace}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := a.RequestPool(context.Background(), tc.req)
@@ -35,27 +35,24 @@ func TestRequestPoolRefusals(t *testing.T) {
 	}
 }
 
-// PoolRecordless is a pool request with a range.
-func PoolRecordless(pool, sub string) PoolRequest { return PoolRequest{Pool: pool, SubPool: sub} }
-
 func TestRequestPoolIDAndIdempotence(t *testing.T) {
 	a, _ := localAlloc(t)
 	ctx := context.Background()
-	r1, err := a.RequestPool(ctx, PoolRequest{AddressSpace: AddressSpace, Pool: "10.42.0.7/24"})
+	r1, err := a.RequestPool(ctx, PoolRequest{AddressSpace: AddressSpace, Pool: pfx("10.42.0.7/24")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r1.PoolID != "vxlan/10.42.0.0/24" || r1.Pool != pfx("10.42.0.0/24") {
 		t.Errorf("RequestPool = %+v, want ID vxlan/10.42.0.0/24 for pool 10.42.0.0/24", r1)
 	}
-	r2, err := a.RequestPool(ctx, PoolRequest{Pool: "10.42.0.0/24"})
+	r2, err := a.RequestPool(ctx, PoolRequest{Pool: pfx("10.42.0.0/24")})
 	if err != nil || r2.PoolID != r1.PoolID {
 		t.Errorf("second RequestPool = %+v, %v; want the same ID", r2, err)
 	}
 	if rep := poolReport(t, a, r1.PoolID); len(rep.Blocks) != 1 {
 		t.Errorf("after two requests the pool holds blocks %v, want one claimed in advance", rep.Blocks)
 	}
-	r3, err := a.RequestPool(ctx, PoolRequest{Pool: "2001:db8::/64", SubPool: "2001:db8::100/120", V6: true})
+	r3, err := a.RequestPool(ctx, PoolRequest{Pool: pfx("2001:db8::/64"), SubPool: pfx("2001:db8::100/120"), V6: true})
 	if err != nil || r3.PoolID != "vxlan/2001:db8::/64/2001:db8::100/120" {
 		t.Errorf("IPv6 RequestPool with range = %+v, %v", r3, err)
 	}

@@ -53,7 +53,11 @@ func ip(s string) netip.Addr    { return netip.MustParseAddr(s) }
 
 func requestPool(t *testing.T, a *Allocator, pool, sub string) string {
 	t.Helper()
-	r, err := a.RequestPool(context.Background(), PoolRequest{Pool: pool, SubPool: sub, V6: pfx(pool).Addr().Is6()})
+	req := PoolRequest{Pool: pfx(pool), V6: pfx(pool).Addr().Is6()}
+	if sub != "" {
+		req.SubPool = pfx(sub)
+	}
+	r, err := a.RequestPool(context.Background(), req)
 	if err != nil {
 		t.Fatalf("RequestPool %s %s: %v", pool, sub, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 )
@@ -55,22 +54,17 @@ func poolDef(req PoolRequest) (PoolRecord, string, error) {
 	if req.V6 {
 		family = "IPv6"
 	}
-	if req.Pool == "" {
+	if !req.Pool.IsValid() {
 		return PoolRecord{}, "", fmt.Errorf("this IPAM driver has no default pools: give the network an %s --subnet", family)
 	}
-	pool, err := netip.ParsePrefix(req.Pool)
-	if err != nil {
-		return PoolRecord{}, "", fmt.Errorf("pool %q is not a subnet in CIDR notation", req.Pool)
-	}
-	if pool.Addr().Is6() != req.V6 {
+	if req.Pool.Addr().Is6() != req.V6 {
 		return PoolRecord{}, "", fmt.Errorf("pool %s is not an %s subnet", req.Pool, family)
 	}
-	pool = pool.Masked()
+	pool := req.Pool.Masked()
 	rng, id := pool, AddressSpace+"/"+pool.String()
-	if req.SubPool != "" {
-		sub, err := netip.ParsePrefix(req.SubPool)
-		if err != nil || sub.Addr().Is6() != req.V6 || sub.Bits() < pool.Bits() || !pool.Contains(sub.Addr()) {
-			return PoolRecord{}, "", fmt.Errorf("--ip-range %q is not a subnet of pool %s", req.SubPool, pool)
+	if sub := req.SubPool; sub.IsValid() {
+		if sub.Addr().Is6() != req.V6 || sub.Bits() < pool.Bits() || !pool.Contains(sub.Addr()) {
+			return PoolRecord{}, "", fmt.Errorf("--ip-range %s is not a subnet of pool %s", sub, pool)
 		}
 		rng = sub.Masked()
 		id += "/" + rng.String()

@@ -204,7 +204,7 @@ func TestAuxAddressesAreShared(t *testing.T) {
 func TestDifferentRangeRefused(t *testing.T) {
 	_, a, b, _, _ := twoHosts(t)
 	requestPool(t, a, "10.42.0.0/24", "10.42.0.0/25")
-	_, err := b.RequestPool(context.Background(), PoolRequest{Pool: "10.42.0.0/24", SubPool: "10.42.0.128/25"})
+	_, err := b.RequestPool(context.Background(), PoolRequest{Pool: pfx("10.42.0.0/24"), SubPool: pfx("10.42.0.128/25")})
 	wantErr(t, err, "10.42.0.0/24", "10.42.0.0/25", "host-a")
 	if r := b.Report(); len(r) != 0 {
 		t.Errorf("a refused pool is kept: %+v", r)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/ipam"
 )
 
 // Driver is the network driver the protocol serves; *driver.Driver
@@ -48,10 +49,11 @@ func DefaultLimits() Limits { return Limits{MaxBody: 1 << 20, Timeout: 25 * time
 // Observer is told of every request; metrics plug in here. It may be nil.
 type Observer func(method string, ok bool, took time.Duration)
 
-// NewHandler serves the protocol for d.
-func NewHandler(d Driver, log *slog.Logger, lim Limits, observe Observer) http.Handler {
+// NewHandler serves the protocol for d and, if alloc is not nil, the IPAM
+// protocol for alloc on the same socket.
+func NewHandler(d Driver, alloc IPAM, log *slog.Logger, lim Limits, observe Observer) http.Handler {
 	mux := http.NewServeMux()
-	s := &server{d: d, log: log, observe: observe}
+	s := &server{d: d, ipam: alloc, log: log, observe: observe}
 	for method, call := range s.methods() {
 		h := s.wrap(method, call)
 		h = http.TimeoutHandler(h, lim.Timeout, mustJSON(errorResponse{Err: method + ": timed out"}))
@@ -65,6 +67,7 @@ func NewHandler(d Driver, log *slog.Logger, lim Limits, observe Observer) http.H
 
 type server struct {
 	d       Driver
+	ipam    IPAM // nil: no IPAM driver
 	log     *slog.Logger
 	observe Observer
 }
@@ -122,7 +125,7 @@ func statusOf(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.As(err, &br):
 		return http.StatusBadRequest
-	case errors.Is(err, driver.ErrNotFound):
+	case errors.Is(err, driver.ErrNotFound), errors.Is(err, ipam.ErrNotFound):
 		return http.StatusNotFound
 	}
 	return http.StatusInternalServerError

@@ -153,7 +153,7 @@ func (f *fakeDriver) RevokeExternalConnectivity(nid, eid string) error {
 
 func newServer(t *testing.T, f *fakeDriver, lim Limits) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(NewHandler(f, slog.New(slog.DiscardHandler), lim, nil))
+	srv := httptest.NewServer(NewHandler(f, nil, slog.New(slog.DiscardHandler), lim, nil))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -728,7 +728,7 @@ func TestObserver(t *testing.T) {
 		got = append(got, seen{method, ok})
 	}
 	f := &fakeDriver{}
-	srv := httptest.NewServer(NewHandler(f, slog.New(slog.DiscardHandler), DefaultLimits(), observe))
+	srv := httptest.NewServer(NewHandler(f, nil, slog.New(slog.DiscardHandler), DefaultLimits(), observe))
 	defer srv.Close()
 
 	post(t, srv, "Plugin.Activate", "")

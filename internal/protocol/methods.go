@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"strconv"
@@ -13,7 +14,7 @@ import (
 
 // methods maps each protocol method to its call.
 func (s *server) methods() map[string]call {
-	return map[string]call{
+	m := map[string]call{
 		"Plugin.Activate":                           s.activate,
 		"NetworkDriver.GetCapabilities":             s.capabilities,
 		"NetworkDriver.GwAllocCheck":                s.gwAllocCheck,
@@ -31,12 +32,19 @@ func (s *server) methods() map[string]call {
 		"NetworkDriver.ProgramExternalConnectivity": s.endpointCall(withoutContext(s.d.ProgramExternalConnectivity)),
 		"NetworkDriver.RevokeExternalConnectivity":  s.endpointCall(withoutContext(s.d.RevokeExternalConnectivity)),
 	}
+	if s.ipam != nil {
+		maps.Copy(m, s.ipamMethods())
+	}
+	return m
 }
 
 // empty is the body of a successful response that carries nothing.
 type empty struct{}
 
 func (s *server) activate(context.Context, []byte) (any, error) {
+	if s.ipam != nil {
+		return activateResponse{Implements: []string{"NetworkDriver", "IpamDriver"}}, nil
+	}
 	return activateResponse{Implements: []string{"NetworkDriver"}}, nil
 }
 

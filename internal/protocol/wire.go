@@ -1,6 +1,7 @@
-// Package protocol speaks libnetwork's remote network driver protocol: JSON
-// over HTTP POSTs on a unix socket. It translates the wire shapes to the
-// driver's types and back, and holds no network logic of its own.
+// Package protocol speaks libnetwork's remote network driver and IPAM
+// driver protocols: JSON over HTTP POSTs on a unix socket. It translates
+// the wire shapes to the drivers' types and back, and holds no network
+// logic of its own.
 package protocol
 
 import "encoding/json"
