@@ -33,17 +33,17 @@ type node struct {
 // not running (claims and segments need no session).
 func newNode(t *testing.T, endpoint, name string) *node {
 	t.Helper()
-	n := makeNode(t, endpoint, name)
+	n := makeNode(t, []string{endpoint}, name)
 	var once sync.Once
 	n.stop = func() { once.Do(func() { n.Close() }) }
 	t.Cleanup(n.stop)
 	return n
 }
 
-func makeNode(t *testing.T, endpoint, name string) *node {
+func makeNode(t *testing.T, endpoints []string, name string) *node {
 	t.Helper()
 	c, err := New(Config{
-		Endpoints: []string{endpoint},
+		Endpoints: endpoints,
 		Prefix:    testPrefix,
 		Node:      name,
 		TTL:       testTTL,
@@ -58,7 +58,12 @@ func makeNode(t *testing.T, endpoint, name string) *node {
 // startNode makes a Cluster and runs it until the test ends or stop.
 func startNode(t *testing.T, endpoint, name string) *node {
 	t.Helper()
-	n := makeNode(t, endpoint, name)
+	return startNodeAt(t, []string{endpoint}, name)
+}
+
+func startNodeAt(t *testing.T, endpoints []string, name string) *node {
+	t.Helper()
+	n := makeNode(t, endpoints, name)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

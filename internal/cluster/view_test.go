@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -328,5 +329,28 @@ func TestStartWithoutEtcd(t *testing.T) {
 	peersAre(t, b, 42, "192.0.2.1")
 	if err := a.DefineSegment(ctx, seg(42, "10.42.0.0/24")); err != nil {
 		t.Fatalf("define once etcd is reachable: %v", err)
+	}
+}
+
+// Of several endpoints, one unreachable: the cluster works through the
+// others.
+func TestSeveralEndpoints(t *testing.T) {
+	t.Parallel()
+	s := startEtcd(t)
+	dead := etcdtest.NewProxy(t, s.Addr())
+	dead.Cut()
+	a := startNodeAt(t, []string{dead.Endpoint(), s.Endpoint()}, "a")
+	b := startNode(t, s.Endpoint(), "b")
+
+	a.waitConnected(t)
+	a.Join(42, ip("192.0.2.1"))
+	for i := range 5 {
+		if err := a.Publish(ctxT(t), endpoint(fmt.Sprintf("ep-%d", i), 42, "192.0.2.1", fmt.Sprintf("02:42:0a:2a:00:%02x", i), fmt.Sprintf("10.42.0.%d", 10+i))); err != nil {
+			t.Fatalf("publish %d: %v", i, err)
+		}
+	}
+	remoteIs(t, b, 42, "ep-0", "ep-1", "ep-2", "ep-3", "ep-4")
+	if st := a.Status(); !st.Connected {
+		t.Errorf("status with one endpoint of two down: %+v", st)
 	}
 }
