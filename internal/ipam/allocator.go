@@ -40,6 +40,9 @@ const (
 // one waits; requests that need a block right away still try at once.
 const refillPause = 10 * time.Second
 
+// Errors of Claims name what failed (the operation, and etcd in cluster
+// mode), so the allocator adds only what the request was about.
+
 // ErrNotFound marks requests for pools this host does not know.
 var ErrNotFound = errors.New("not found")
 

@@ -139,7 +139,7 @@ func (a *Allocator) searchBlock(ctx context.Context, s search, seen map[netip.Pr
 			case errors.As(err, &held):
 				seen[b] = held.Holder
 			default:
-				return netip.Prefix{}, fmt.Errorf("claim block %s of pool %s: %w", b, rec.Pool, err)
+				return netip.Prefix{}, err // Claims errors name the claim and the cause
 			}
 		}
 	}
@@ -192,7 +192,7 @@ func (a *Allocator) refresh(ctx context.Context, id string) error {
 	}
 	rec, err := a.claims.Pool(ctx, pool)
 	if err != nil {
-		return fmt.Errorf("read pool %s: %w", pool, err)
+		return err
 	}
 	if err := validRecord(rec); err != nil {
 		return fmt.Errorf("read pool %s: shared state: %w", pool, err)

@@ -29,7 +29,7 @@ func (a *Allocator) requestGateway(ctx context.Context, id string, want netip.Ad
 	gw := rec.Gateway
 	if !gw.IsValid() {
 		if gw, err = a.claims.SetGateway(ctx, rec.Pool, candidate); err != nil {
-			return netip.Prefix{}, fmt.Errorf("record the gateway of pool %s: %w", rec.Pool, err)
+			return netip.Prefix{}, fmt.Errorf("gateway: %w", err)
 		}
 		if err := a.noteGateway(id, gw); err != nil {
 			return netip.Prefix{}, err

@@ -2,6 +2,7 @@ package ipam
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -44,7 +45,8 @@ func (lp *localPool) record() PoolRecord {
 
 func (c *LocalClaims) Node() string { return c.node }
 
-func (c *LocalClaims) UsePool(_ context.Context, def PoolRecord) (PoolRecord, error) {
+func (c *LocalClaims) UsePool(_ context.Context, def PoolRecord) (_ PoolRecord, err error) {
+	defer wrapOp(&err, "use pool %s", def.Pool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lp, found, err := c.load(def.Pool)
@@ -54,13 +56,14 @@ func (c *LocalClaims) UsePool(_ context.Context, def PoolRecord) (PoolRecord, er
 	if !found {
 		lp = &localPool{V: recordVersion, Pool: def.Pool, Range: def.Range, BlockBits: def.BlockBits, Gateway: def.Gateway, Aux: def.Aux}
 	} else if lp.Range != def.Range {
-		return PoolRecord{}, fmt.Errorf("pool %s is in use with --ip-range %s (by host %s), not %s", def.Pool, lp.Range, c.node, def.Range)
+		return PoolRecord{}, fmt.Errorf("the pool is in use with range %s (by host %s), not %s", lp.Range, c.node, def.Range)
 	}
 	lp.InUse = true
 	return lp.record(), c.save(lp)
 }
 
-func (c *LocalClaims) Pool(_ context.Context, pool netip.Prefix) (PoolRecord, error) {
+func (c *LocalClaims) Pool(_ context.Context, pool netip.Prefix) (_ PoolRecord, err error) {
+	defer wrapOp(&err, "read pool %s", pool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lp, err := c.mustLoad(pool)
@@ -70,7 +73,8 @@ func (c *LocalClaims) Pool(_ context.Context, pool netip.Prefix) (PoolRecord, er
 	return lp.record(), nil
 }
 
-func (c *LocalClaims) ReleasePool(_ context.Context, pool netip.Prefix) error {
+func (c *LocalClaims) ReleasePool(_ context.Context, pool netip.Prefix) (err error) {
+	defer wrapOp(&err, "release pool %s", pool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lp, found, err := c.load(pool)
@@ -81,7 +85,8 @@ func (c *LocalClaims) ReleasePool(_ context.Context, pool netip.Prefix) error {
 	return c.saveOrDrop(lp)
 }
 
-func (c *LocalClaims) SetGateway(_ context.Context, pool netip.Prefix, gw netip.Addr) (netip.Addr, error) {
+func (c *LocalClaims) SetGateway(_ context.Context, pool netip.Prefix, gw netip.Addr) (_ netip.Addr, err error) {
+	defer wrapOp(&err, "set the gateway of pool %s", pool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lp, err := c.mustLoad(pool)
@@ -95,7 +100,8 @@ func (c *LocalClaims) SetGateway(_ context.Context, pool netip.Prefix, gw netip.
 	return gw, c.save(lp)
 }
 
-func (c *LocalClaims) Claim(_ context.Context, pool, p netip.Prefix) error {
+func (c *LocalClaims) Claim(_ context.Context, pool, p netip.Prefix) (err error) {
+	defer wrapOp(&err, "claim %s of pool %s", p, pool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lp, err := c.mustLoad(pool)
@@ -103,7 +109,7 @@ func (c *LocalClaims) Claim(_ context.Context, pool, p netip.Prefix) error {
 		return err
 	}
 	if p.Bits() < pool.Bits() || !pool.Contains(p.Addr()) {
-		return fmt.Errorf("claim %s is outside pool %s", p, pool)
+		return errors.New("not a block or address of the pool")
 	}
 	if slices.Contains(lp.Claims, p) {
 		return nil
@@ -112,7 +118,8 @@ func (c *LocalClaims) Claim(_ context.Context, pool, p netip.Prefix) error {
 	return c.save(lp)
 }
 
-func (c *LocalClaims) Release(_ context.Context, pool, p netip.Prefix) error {
+func (c *LocalClaims) Release(_ context.Context, pool, p netip.Prefix) (err error) {
+	defer wrapOp(&err, "release %s of pool %s", p, pool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lp, found, err := c.load(pool)
@@ -123,7 +130,8 @@ func (c *LocalClaims) Release(_ context.Context, pool, p netip.Prefix) error {
 	return c.saveOrDrop(lp)
 }
 
-func (c *LocalClaims) Held(_ context.Context, pool netip.Prefix) ([]netip.Prefix, error) {
+func (c *LocalClaims) Held(_ context.Context, pool netip.Prefix) (_ []netip.Prefix, err error) {
+	defer wrapOp(&err, "list the claims of pool %s", pool)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	lp, found, err := c.load(pool)
@@ -137,10 +145,10 @@ func (c *LocalClaims) load(pool netip.Prefix) (*localPool, bool, error) {
 	var lp localPool
 	found, err := c.store.Get(bucketLocalClaims, pool.String(), &lp)
 	if err != nil {
-		return nil, false, fmt.Errorf("local IPAM claims: %w", err)
+		return nil, false, err
 	}
 	if found && lp.V != recordVersion {
-		return nil, false, fmt.Errorf("local IPAM claims of pool %s: record version %d, this plugin reads version %d", pool, lp.V, recordVersion)
+		return nil, false, fmt.Errorf("stored record version %d, this plugin reads version %d", lp.V, recordVersion)
 	}
 	return &lp, found, nil
 }
@@ -148,16 +156,13 @@ func (c *LocalClaims) load(pool netip.Prefix) (*localPool, bool, error) {
 func (c *LocalClaims) mustLoad(pool netip.Prefix) (*localPool, error) {
 	lp, found, err := c.load(pool)
 	if err == nil && !found {
-		err = fmt.Errorf("pool %s is not in use on this host: %w", pool, ErrNotFound)
+		err = fmt.Errorf("the pool is not in use on this host: %w", ErrNotFound)
 	}
 	return lp, err
 }
 
 func (c *LocalClaims) save(lp *localPool) error {
-	if err := c.store.Put(bucketLocalClaims, lp.Pool.String(), lp); err != nil {
-		return fmt.Errorf("local IPAM claims: %w", err)
-	}
-	return nil
+	return c.store.Put(bucketLocalClaims, lp.Pool.String(), lp)
 }
 
 // saveOrDrop saves a pool's record, or drops it when nothing uses or
@@ -166,8 +171,13 @@ func (c *LocalClaims) saveOrDrop(lp *localPool) error {
 	if lp.InUse || len(lp.Claims) > 0 {
 		return c.save(lp)
 	}
-	if err := c.store.Delete(bucketLocalClaims, lp.Pool.String()); err != nil {
-		return fmt.Errorf("local IPAM claims: %w", err)
+	return c.store.Delete(bucketLocalClaims, lp.Pool.String())
+}
+
+// wrapOp names the operation an error of a LocalClaims method failed in,
+// as the cluster's Claims errors do.
+func wrapOp(err *error, format string, args ...any) {
+	if *err != nil {
+		*err = fmt.Errorf(format+": %w", append(args, *err)...)
 	}
-	return nil
 }

@@ -131,7 +131,7 @@ func (a *Allocator) flushPool(ctx context.Context, id string) error {
 
 	for _, c := range todo {
 		if err := a.claims.Release(ctx, pool, c); err != nil {
-			return fmt.Errorf("release %s of pool %s: %w", c, pool, err)
+			return err
 		}
 		if err := a.forgetClaim(p, c); err != nil {
 			return err
@@ -141,7 +141,7 @@ func (a *Allocator) flushPool(ctx context.Context, id string) error {
 		return nil
 	}
 	if err := a.claims.ReleasePool(ctx, pool); err != nil {
-		return fmt.Errorf("release pool %s: %w", pool, err)
+		return err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()

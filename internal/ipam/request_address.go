@@ -133,7 +133,7 @@ func (a *Allocator) claimForAddress(ctx context.Context, id string, b netip.Pref
 		return fmt.Errorf("address %s: its block %s of pool %s is held by host %s", addr, b, pool, held.Holder)
 	}
 	if err != nil {
-		return fmt.Errorf("address %s: claim its block %s of pool %s: %w", addr, b, pool, err)
+		return fmt.Errorf("address %s: %w", addr, err)
 	}
 
 	a.mu.Lock()
@@ -186,7 +186,7 @@ func (a *Allocator) claimSingle(ctx context.Context, id string, addr netip.Addr)
 		if errors.As(err, &held) {
 			return held // names the address and its holder
 		}
-		return fmt.Errorf("address %s: claim it in pool %s: %w", addr, pool, err)
+		return fmt.Errorf("address %s: %w", addr, err)
 	}
 	a.mu.Lock()
 	p, err = a.pool(id)

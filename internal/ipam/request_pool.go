@@ -78,7 +78,7 @@ func poolDef(req PoolRequest) (PoolRecord, string, error) {
 func (a *Allocator) usePool(ctx context.Context, id string, def PoolRecord) (*pool, error) {
 	rec, err := a.claims.UsePool(ctx, def)
 	if err != nil {
-		return nil, fmt.Errorf("request pool %s: %w", def.Pool, err)
+		return nil, err
 	}
 	if err := validRecord(rec); err != nil {
 		return nil, fmt.Errorf("request pool %s: shared state: %w", def.Pool, err)
