@@ -28,7 +28,7 @@ type Kernel interface {
 	DeleteOwned(name string, role links.Role, id string) error
 	ListOwned() ([]links.Owned, error)
 	AddAddrs(name string, addrs []*net.IPNet) error
-	AllowForward(rules []links.ForwardRule) error
+	AllowForward(rules []links.ForwardRule, mode links.ForwardMode) error
 	FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
 	Exists(name string) bool
 	Owner(name string) (links.Mark, bool)

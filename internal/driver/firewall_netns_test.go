@@ -1,23 +1,55 @@
 package driver_test
 
 import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/netnstest"
 )
+
+// iptablesNFT are the iptables commands of the nf_tables backend, the one
+// the plugin writes to, whatever the machine's default backend is.
+var iptablesNFT = []string{"iptables-nft", "ip6tables-nft"}
+
+// dockerFirewall gives h Docker's firewall as iptables-nft leaves it:
+// FORWARD policy DROP behind a DOCKER-USER chain, and bridged traffic sent
+// through iptables by br_netfilter. It sets up its own prerequisites.
+func dockerFirewall(t testing.TB, h *host) {
+	t.Helper()
+	for _, ipt := range iptablesNFT {
+		if out, err := exec.Command(ipt, "-V").CombinedOutput(); err != nil || !strings.Contains(string(out), "nf_tables") {
+			t.Fatalf("%s (the nf_tables backend of iptables) is needed: apt-get install iptables: %v %s", ipt, err, out)
+		}
+	}
+	if _, err := os.Stat("/proc/sys/net/bridge"); err != nil {
+		if out, err := exec.Command("modprobe", "br_netfilter").CombinedOutput(); err != nil {
+			t.Fatalf("br_netfilter is needed for bridged traffic to meet the firewall: modprobe br_netfilter: %v %s", err, out)
+		}
+	}
+	for _, ipt := range iptablesNFT {
+		h.ns.Must(t, ipt, "-P", "FORWARD", "DROP")
+		h.ns.Must(t, ipt, "-N", "DOCKER-USER")
+		h.ns.Must(t, ipt, "-A", "FORWARD", "-j", "DOCKER-USER")
+	}
+	h.ns.Must(t, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1", "net.bridge.bridge-nf-call-ip6tables=1")
+}
 
 // Docker's firewall (FORWARD policy DROP, bridged traffic sent through
 // iptables by br_netfilter) must not cut the plugin's bridges off, nor may
 // the plugin's exception jump ahead of the operator's DOCKER-USER rules.
 func TestBridgeTrafficPassesDockersForwardPolicy(t *testing.T) {
 	h := newHost(t)
-	for _, ipt := range []string{"iptables", "ip6tables"} {
-		h.ns.Must(t, ipt, "-P", "FORWARD", "DROP")
-		h.ns.Must(t, ipt, "-N", "DOCKER-USER")
-		h.ns.Must(t, ipt, "-A", "FORWARD", "-j", "DOCKER-USER")
-	}
-	h.ns.Must(t, "sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=1")
+	dockerFirewall(t, h)
 	create(t, h, netID, map[string]string{"VxlanId": "7", "hostGateway": "false"}, subnet()...)
 	req := driver.CreateNetworkRequest{NetworkID: "isolated", Internal: true, IPv4: []driver.Subnet{sub("203.0.113.0/24", "203.0.113.1/24")}}
 	if err := h.driver.CreateNetwork(t.Context(), req); err != nil {
@@ -27,33 +59,254 @@ func TestBridgeTrafficPassesDockersForwardPolicy(t *testing.T) {
 	attach(t, h, "ep2", "198.51.100.12/24")
 	assertPing(t, c1, "198.51.100.12")
 
-	for _, ipt := range []string{"iptables", "ip6tables"} {
+	for _, ipt := range iptablesNFT {
 		want := "-A FORWARD -j DOCKER-USER\n" +
 			"-A FORWARD -j VXLAN-PLUGIN-vxlan\n" +
-			"-A VXLAN-PLUGIN-vxlan -i vxbr-0a1b2c3d4e -j ACCEPT\n" +
-			"-A VXLAN-PLUGIN-vxlan -o vxbr-0a1b2c3d4e -j ACCEPT\n" +
-			"-A VXLAN-PLUGIN-vxlan -i vxbr-isolated -o vxbr-isolated -j ACCEPT\n"
+			`-A VXLAN-PLUGIN-vxlan -m comment --comment "from bridges in nft map VXLAN-PLUGIN-vxlan-bridges"` + "\n" +
+			`-A VXLAN-PLUGIN-vxlan -m comment --comment "to bridges in nft map VXLAN-PLUGIN-vxlan-bridges"` + "\n" +
+			`-A VXLAN-PLUGIN-vxlan -m comment --comment "within bridges in nft map VXLAN-PLUGIN-vxlan-internal"` + "\n"
 		if rules := h.ns.Must(t, ipt, "-S"); !strings.Contains(rules, want) {
 			t.Errorf("%s -S lacks, in this order:\n%s\ngot:\n%s", ipt, want, rules)
+		}
+	}
+	for _, family := range []string{"ip", "ip6"} {
+		b, i := exceptionMaps(t, h, family)
+		if !slices.Equal(b, []string{"vxbr-0a1b2c3d4e"}) || !slices.Equal(i, []string{"vxbr-isolated"}) {
+			t.Errorf("%s maps hold bridges %v and internal %v; want [vxbr-0a1b2c3d4e] and [vxbr-isolated]", family, b, i)
 		}
 	}
 
 	// A firewall reload drops the exception: traffic stops, and the
 	// periodic check (SyncFirewall) brings it back.
-	h.ns.Must(t, "iptables", "-F", "VXLAN-PLUGIN-vxlan")
+	h.ns.Must(t, "iptables-nft", "-F", "VXLAN-PLUGIN-vxlan")
 	assertNoPing(t, c1, "198.51.100.12")
 	if err := h.driver.SyncFirewall(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	assertPing(t, c1, "198.51.100.12")
 
-	// The last network gone, the chain and its jump go too.
+	// The last network gone, the chain, its jump and its maps go too.
 	for _, id := range []string{"isolated", netID} {
 		if err := h.driver.DeleteNetwork(t.Context(), id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if rules := h.ns.Must(t, "iptables", "-S"); strings.Contains(rules, "VXLAN-PLUGIN") {
+	if rules := h.ns.Must(t, "nft", "list", "ruleset"); strings.Contains(rules, "VXLAN-PLUGIN") {
 		t.Errorf("exception outlived the networks:\n%s", rules)
 	}
+}
+
+var (
+	bridgeElemRE   = regexp.MustCompile(`"([^"]+)" : accept`)
+	internalElemRE = regexp.MustCompile(`"([^"]+)" \. "([^"]+)" : accept`)
+)
+
+// exceptionMaps lists, sorted, the bridges whose traffic the exception
+// accepts in family: from or to them, and only within them (internal).
+func exceptionMaps(t testing.TB, h *host, family string) (bridges, internal []string) {
+	t.Helper()
+	out := h.ns.Must(t, "nft", "list", "map", family, "filter", "VXLAN-PLUGIN-vxlan-bridges")
+	for _, m := range bridgeElemRE.FindAllStringSubmatch(out, -1) {
+		bridges = append(bridges, m[1])
+	}
+	out = h.ns.Must(t, "nft", "list", "map", family, "filter", "VXLAN-PLUGIN-vxlan-internal")
+	for _, m := range internalElemRE.FindAllStringSubmatch(out, -1) {
+		if m[1] != m[2] {
+			t.Errorf("internal map pairs two bridges: %s . %s", m[1], m[2])
+		}
+		internal = append(internal, m[1])
+	}
+	slices.Sort(bridges)
+	slices.Sort(internal)
+	return bridges, internal
+}
+
+// scaleNet is the i-th network of a scale test: every tenth an internal
+// segment, the others VXLAN segments in bridge mode, each with its own
+// /24 in 10.0.0.0/14.
+type scaleNet int
+
+func (i scaleNet) id() string { return fmt.Sprintf("%09x", int(i)+1) + strings.Repeat("e", 55) }
+
+func (i scaleNet) internal() bool { return i%10 == 0 }
+
+func (i scaleNet) bridge() string { return "vxbr-" + i.id()[:10] }
+
+func (i scaleNet) addr(host int) string {
+	return fmt.Sprintf("10.%d.%d.%d/24", int(i)/256, int(i)%256, host)
+}
+
+func (i scaleNet) request() driver.CreateNetworkRequest {
+	pool := fmt.Sprintf("10.%d.%d.0/24", int(i)/256, int(i)%256)
+	req := driver.CreateNetworkRequest{NetworkID: i.id(), IPv4: []driver.Subnet{sub(pool, i.addr(1))}}
+	if i.internal() {
+		req.Internal = true
+	} else {
+		req.Options = map[string]string{"VxlanId": fmt.Sprint(int(i) + 1), "hostGateway": "false"}
+	}
+	return req
+}
+
+// A thousand bridge-mode networks, created one after another under
+// Docker's firewall: every one of them gets through FORWARD, a restart
+// that finds the exception intact writes nothing, and a flush is repaired.
+func TestFirewallThousandBridgeNetworks(t *testing.T) {
+	const count = 1000
+	h := newHost(t)
+	dockerFirewall(t, h)
+	start := time.Now()
+	var wantBridges, wantInternal []string
+	for i := range scaleNet(count) {
+		if err := h.driver.CreateNetwork(t.Context(), i.request()); err != nil {
+			t.Fatalf("network %d of %d: %v", i+1, count, err)
+		}
+		if i.internal() {
+			wantInternal = append(wantInternal, i.bridge())
+		} else {
+			wantBridges = append(wantBridges, i.bridge())
+		}
+	}
+	t.Logf("%d networks created in %v", count, time.Since(start).Round(time.Millisecond))
+	slices.Sort(wantBridges)
+	slices.Sort(wantInternal)
+	for _, family := range []string{"ip", "ip6"} {
+		b, i := exceptionMaps(t, h, family)
+		if !slices.Equal(b, wantBridges) || !slices.Equal(i, wantInternal) {
+			t.Fatalf("%s maps hold %d bridges and %d internal ones; want %d and %d", family, len(b), len(i), len(wantBridges), len(wantInternal))
+		}
+	}
+
+	// Traffic through a sample of the bridges: both ends, the middle, and
+	// random ones, internal segments among them.
+	samples := []scaleNet{0, 1, count / 2, count/2 + 1, count - 1}
+	for range 7 {
+		samples = append(samples, scaleNet(rand.IntN(count)))
+	}
+	slices.Sort(samples)
+	samples = slices.Compact(samples)
+	probes := map[scaleNet]*netnstest.NS{}
+	for _, i := range samples {
+		probes[i] = attachTo(t, h, i.id(), fmt.Sprintf("ep%d-a", i), i.addr(11))
+		attachTo(t, h, i.id(), fmt.Sprintf("ep%d-b", i), i.addr(12))
+		assertPing(t, probes[i], peerOf(i))
+	}
+	firewallControls(t, h)
+
+	// A restart finds everything in place: not one nftables write.
+	if writes := nftWrites(t, h.ns, func() {
+		h.stop()
+		h.start(t)
+		if err := h.driver.SyncFirewall(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}); len(writes) > 0 {
+		t.Errorf("restart and check rewrote the intact exception:\n%s", strings.Join(writes, "\n"))
+	}
+
+	// Flushes cut bridges off until the next check repairs them: 0 is an
+	// internal segment, 1 a VXLAN one.
+	for _, flush := range []struct {
+		cmd     []string
+		blocked []scaleNet
+	}{
+		{[]string{"iptables-nft", "-F", "VXLAN-PLUGIN-vxlan"}, []scaleNet{0, 1}},
+		{[]string{"nft", "flush", "map", "ip", "filter", "VXLAN-PLUGIN-vxlan-bridges"}, []scaleNet{1}},
+		{[]string{"nft", "flush", "map", "ip", "filter", "VXLAN-PLUGIN-vxlan-internal"}, []scaleNet{0}},
+	} {
+		h.ns.Must(t, flush.cmd...)
+		for _, i := range flush.blocked {
+			assertNoPing(t, probes[i], peerOf(i))
+		}
+		if err := h.driver.SyncFirewall(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []scaleNet{0, 1} {
+			assertPing(t, probes[i], peerOf(i))
+		}
+	}
+	if b, i := exceptionMaps(t, h, "ip"); !slices.Equal(b, wantBridges) || !slices.Equal(i, wantInternal) {
+		t.Errorf("after the repairs the maps hold %d and %d bridges; want %d and %d", len(b), len(i), len(wantBridges), len(wantInternal))
+	}
+}
+
+// peerOf is the address of the second probe on network i.
+func peerOf(i scaleNet) string { return strings.TrimSuffix(i.addr(12), "/24") }
+
+// firewallControls shows that the firewall the plugin's bridges get
+// through really blocks: a bridge of someone else's drops forwarded
+// traffic (negative control) until an ACCEPT rule for it is added
+// (positive control: the probe can see traffic pass).
+func firewallControls(t *testing.T, h *host) {
+	t.Helper()
+	h.ns.Must(t, "ip", "link", "add", "ctlbr0", "type", "bridge")
+	h.ns.Must(t, "ip", "link", "set", "ctlbr0", "up")
+	var ends []*netnstest.NS
+	for i, cidr := range []string{"192.0.2.11/24", "192.0.2.12/24"} {
+		c := netnstest.New(t)
+		port := fmt.Sprintf("ctlp%d", i)
+		h.ns.Must(t, "ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", c.Name)
+		h.ns.Must(t, "ip", "link", "set", port, "master", "ctlbr0", "up")
+		c.Must(t, "ip", "addr", "add", cidr, "dev", "eth0")
+		c.Must(t, "ip", "link", "set", "eth0", "up")
+		ends = append(ends, c)
+	}
+	assertNoPing(t, ends[0], "192.0.2.12")
+	h.ns.Must(t, "iptables-nft", "-I", "FORWARD", "-i", "ctlbr0", "-j", "ACCEPT")
+	assertPing(t, ends[0], "192.0.2.12")
+	h.ns.Must(t, "iptables-nft", "-D", "FORWARD", "-i", "ctlbr0", "-j", "ACCEPT")
+	h.ns.Must(t, "ip", "link", "del", "ctlbr0")
+}
+
+// nftWrites returns the nftables changes made in ns while fn runs, as nft
+// monitor reports them. Two sentinel tables bracket fn, so a change is
+// neither missed (the monitor is listening before fn) nor misattributed.
+func nftWrites(t *testing.T, ns *netnstest.NS, fn func()) []string {
+	t.Helper()
+	var out lockedBuffer
+	mon := exec.Command("ip", "netns", "exec", ns.Name, "nft", "monitor")
+	mon.Stdout, mon.Stderr = &out, &out
+	if err := mon.Start(); err != nil {
+		t.Fatalf("nft monitor: %v", err)
+	}
+	defer func() { _ = mon.Process.Kill(); _ = mon.Wait() }()
+	sentinel := func(name string) {
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "delete table inet "+name); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("nft monitor never reported the sentinel table %s:\n%s", name, out.String())
+			}
+			ns.Must(t, "nft", "add", "table", "inet", name)
+			ns.Must(t, "nft", "delete", "table", "inet", name)
+		}
+	}
+	sentinel("dvpt_before")
+	fn()
+	sentinel("dvpt_after")
+	text := out.String()
+	from := strings.LastIndex(text, "delete table inet dvpt_before")
+	to := strings.Index(text, "add table inet dvpt_after")
+	var writes []string
+	for _, line := range strings.Split(text[from:to], "\n")[1:] {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasSuffix(line, "(nft)") {
+			writes = append(writes, line)
+		}
+	}
+	return writes
+}
+
+// lockedBuffer is a bytes.Buffer a command writes to while the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
-	"strings"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
@@ -175,28 +173,37 @@ func gateways(n *network) []*net.IPNet {
 }
 
 // syncForward lets traffic through the host firewall's FORWARD chain for
-// the bridges of every recorded bridge-mode network, plus those of extra
-// (a network about to be recorded). A host on legacy iptables only gets a
-// warning: the plugin cannot write there.
+// the bridges of bridge-mode networks. Given networks (one about to be
+// recorded), it adds theirs and reads nothing else; given none, it makes
+// the exception match every recorded network, writing only what differs.
+// A host on legacy iptables only gets a warning: the plugin cannot write
+// there.
 func (d *Driver) syncForward(extra ...*network) error {
-	nets, err := d.networks()
-	if err != nil {
-		return err
-	}
-	var rules []links.ForwardRule
-	for _, n := range append(pointers(nets), extra...) {
-		if n.Config.Mode == ModeBridge {
-			rules = append(rules, links.ForwardRule{Bridge: bridgeName(n), Internal: n.Config.Internal})
+	mode, nets := links.ForwardAdd, extra
+	if len(extra) == 0 {
+		all, err := d.networks()
+		if err != nil {
+			return err
 		}
+		mode, nets = links.ForwardExact, pointers(all)
 	}
-	slices.SortFunc(rules, func(a, b links.ForwardRule) int { return strings.Compare(a.Bridge, b.Bridge) })
-	rules = slices.Compact(rules)
-	err = d.kernel.AllowForward(rules)
+	err := d.kernel.AllowForward(forwardRules(nets), mode)
 	if errors.Is(err, links.ErrLegacyIptables) {
 		d.log.Warn("firewall exception not installed", "err", err)
 		return nil
 	}
 	return err
+}
+
+// forwardRules lists the bridges of the bridge-mode networks among nets.
+func forwardRules(nets []*network) []links.ForwardRule {
+	var rules []links.ForwardRule
+	for _, n := range nets {
+		if n.Config.Mode == ModeBridge {
+			rules = append(rules, links.ForwardRule{Bridge: bridgeName(n), Internal: n.Config.Internal})
+		}
+	}
+	return rules
 }
 
 func pointers[T any](s []T) []*T {
@@ -209,11 +216,20 @@ func pointers[T any](s []T) []*T {
 
 // SyncFirewall restores the firewall exception if something (a firewall
 // reload, `iptables -F`) removed or changed it. The daemon calls it
-// periodically; it writes only when the rules differ.
+// periodically; it writes only what differs. On a legacy iptables host it
+// stays silent: syncForward said so when the networks were set up.
 func (d *Driver) SyncFirewall(ctx context.Context) error {
 	if err := d.lock(ctx); err != nil {
 		return err
 	}
 	defer d.unlock()
-	return d.syncForward()
+	nets, err := d.networks()
+	if err != nil {
+		return err
+	}
+	err = d.kernel.AllowForward(forwardRules(pointers(nets)), links.ForwardExact)
+	if errors.Is(err, links.ErrLegacyIptables) {
+		return nil
+	}
+	return err
 }

@@ -7,18 +7,19 @@ import (
 	"os"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
 
 // Docker's firewall sets the FORWARD policy to DROP and, through
 // br_netfilter, bridged IP traffic passes FORWARD too: without an exception
-// nothing would cross the plugin's bridges. The exception lives in a chain
-// the plugin owns in each iptables "filter" table (IPv4, IPv6), appended to
-// FORWARD (after Docker's DOCKER-USER and isolation rules, which keep their
-// say), and is rewritten whole from the list of bridges when it differs:
-// nothing per rule to track or leak. Tables that do not exist (no iptables
-// in use) are left alone.
+// nothing would cross the plugin's bridges. The exception lives in each
+// iptables "filter" table (IPv4, IPv6), in a chain the plugin owns, appended
+// to FORWARD (after Docker's DOCKER-USER and isolation rules, which keep
+// their say). The chain holds three fixed rules that look the packet's
+// interfaces up in two verdict maps of bridge names; a network adds or
+// removes one map element, so the cost of a change does not grow with the
+// number of bridges. Tables that do not exist (no iptables in use) are left
+// alone. forward_layout.go describes the objects.
 
 // ForwardRule lets one bridge's traffic through FORWARD.
 type ForwardRule struct {
@@ -26,29 +27,53 @@ type ForwardRule struct {
 	Internal bool // only bridge-to-bridge: an internal segment has no way out
 }
 
+// ForwardMode says what AllowForward does with the bridges it is not given.
+type ForwardMode int
+
+const (
+	// ForwardAdd lets the given bridges through and leaves the others as
+	// they are: a few small netlink exchanges, whatever the number of
+	// bridges.
+	ForwardAdd ForwardMode = iota
+	// ForwardExact lets exactly the given bridges through: the others are
+	// withdrawn, and with none the chain, its jump and its maps go. It
+	// reads the maps whole and writes only what differs.
+	ForwardExact
+)
+
 // ErrLegacyIptables reports a host whose firewall uses the legacy iptables
 // backend, which the plugin cannot write to.
 var ErrLegacyIptables = errors.New("the host's firewall uses legacy iptables; add FORWARD ACCEPT rules for the plugin's bridges by hand")
 
-// forwardChain names the chain of this driver (iptables allows 28 chars).
-func (k *Kernel) forwardChain() string {
-	name := "VXLAN-PLUGIN-" + k.driver
-	if len(name) > 28 {
-		name = name[:28]
-	}
-	return name
-}
-
 // AllowForward makes the filter tables accept the given bridges' traffic,
-// and only theirs. With no rules the chain and its jump are removed.
-func (k *Kernel) AllowForward(rules []ForwardRule) error {
+// as mode says, and repairs whatever of the chain, its rules, its jump and
+// its maps is missing or altered. Both families change in one batch (one
+// commit: a deletion costs the kernel an RCU grace period). When
+// everything already matches it writes nothing.
+func (k *Kernel) AllowForward(rules []ForwardRule, mode ForwardMode) error {
+	if mode == ForwardAdd && len(rules) == 0 {
+		return nil
+	}
+	want, err := forwardKeys(rules)
+	if err != nil {
+		return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
+	}
+	c, err := k.nft()
+	if err != nil {
+		return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
+	}
+	var ops []elementOp
 	found := false
 	for _, family := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyIPv6} {
-		ok, err := k.allowForward(family, rules)
+		famOps, ok, err := k.queueForward(c, family, want, mode)
 		if err != nil {
-			return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
+			return fmt.Errorf("firewall exception for the plugin's bridges (%s filter table): %w", familyName(family), err)
 		}
+		ops = append(ops, famOps...)
 		found = found || ok
+	}
+	if err := flushElements(c, ops); err != nil {
+		return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
 	}
 	if !found && len(rules) > 0 && legacyIptables() {
 		return ErrLegacyIptables
@@ -56,156 +81,37 @@ func (k *Kernel) AllowForward(rules []ForwardRule) error {
 	return nil
 }
 
-// allowForward updates one family; found reports a FORWARD chain to work with.
-func (k *Kernel) allowForward(family nftables.TableFamily, rules []ForwardRule) (found bool, err error) {
-	c, err := k.nft()
-	if err != nil {
-		return false, err
-	}
-	forward, ours, err := k.filterChains(c, family)
+// queueForward reads one family's filter table, queues the changes of its
+// layout and returns those of its maps; found reports a FORWARD chain to
+// work with.
+func (k *Kernel) queueForward(c *nftables.Conn, family nftables.TableFamily, want keySet, mode ForwardMode) (ops []elementOp, found bool, err error) {
+	l := k.forwardLayout()
+	st, err := readForward(c, family, l)
 	if noNFTables(err) {
-		return false, nil // no nf_tables in this kernel: no iptables-nft firewall either
+		return nil, false, nil // no nf_tables in this kernel: no iptables-nft firewall either
 	}
-	if err != nil || forward == nil {
-		return false, err // no filter table or FORWARD chain: nothing to get past
+	if err != nil || st.forward == nil {
+		return nil, false, err // no filter table or FORWARD chain: nothing to get past
 	}
-	jump, err := k.findJump(c, forward)
+	if mode == ForwardExact && want.empty() {
+		return nil, true, st.queueRemoval(c)
+	}
+	maps, err := st.queueLayout(c, l)
 	if err != nil {
-		return true, err
+		return nil, true, err
 	}
-	if len(rules) == 0 {
-		return true, k.removeForward(c, jump, ours)
+	if mode == ForwardAdd {
+		return addAll(maps, want), true, nil
 	}
-	want := k.forwardExprs(rules)
-	if ours != nil && jump != nil {
-		same, err := sameRules(c, ours, want)
-		if err != nil || same {
-			return true, err
-		}
-	}
-	if ours == nil {
-		ours = c.AddChain(&nftables.Chain{Name: k.forwardChain(), Table: forward.Table})
-	}
-	c.FlushChain(ours)
-	for _, exprs := range want {
-		c.AddRule(&nftables.Rule{Table: ours.Table, Chain: ours, Exprs: exprs})
-	}
-	if jump == nil {
-		c.AddRule(&nftables.Rule{Table: forward.Table, Chain: forward, Exprs: k.jumpExprs()})
-	}
-	return true, c.Flush() // one batch: the chain is never seen half-written
+	ops, err = elementDiff(c, st, maps, want)
+	return ops, true, err
 }
 
-func (k *Kernel) removeForward(c *nftables.Conn, jump *nftables.Rule, ours *nftables.Chain) error {
-	if jump != nil {
-		if err := c.DelRule(jump); err != nil {
-			return err
-		}
+func familyName(f nftables.TableFamily) string {
+	if f == nftables.TableFamilyIPv6 {
+		return "ip6"
 	}
-	if ours != nil {
-		c.FlushChain(ours)
-		c.DelChain(ours)
-	}
-	return c.Flush()
-}
-
-// filterChains finds the filter table's FORWARD chain and the plugin's own.
-func (k *Kernel) filterChains(c *nftables.Conn, family nftables.TableFamily) (forward, ours *nftables.Chain, err error) {
-	chains, err := c.ListChainsOfTableFamily(family)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list chains: %w", err)
-	}
-	for _, ch := range chains {
-		if ch.Table.Name != "filter" {
-			continue
-		}
-		switch ch.Name {
-		case "FORWARD":
-			forward = ch
-		case k.forwardChain():
-			ours = ch
-		}
-	}
-	return forward, ours, nil
-}
-
-func (k *Kernel) findJump(c *nftables.Conn, forward *nftables.Chain) (*nftables.Rule, error) {
-	rules, err := c.GetRules(forward.Table, forward)
-	if err != nil {
-		return nil, fmt.Errorf("list FORWARD rules: %w", err)
-	}
-	for _, r := range rules {
-		for _, e := range r.Exprs {
-			if v, ok := e.(*expr.Verdict); ok && v.Kind == expr.VerdictJump && v.Chain == k.forwardChain() {
-				return r, nil
-			}
-		}
-	}
-	return nil, nil
-}
-
-func (k *Kernel) jumpExprs() []expr.Any {
-	return []expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictJump, Chain: k.forwardChain()}}
-}
-
-// forwardExprs are the chain's rules, as iptables-nft writes
-// `-i BR -j ACCEPT`, `-o BR -j ACCEPT` and, internal, `-i BR -o BR -j ACCEPT`.
-func (k *Kernel) forwardExprs(rules []ForwardRule) [][]expr.Any {
-	var out [][]expr.Any
-	for _, r := range rules {
-		if r.Internal {
-			out = append(out, append(append(ifnameIs(expr.MetaKeyIIFNAME, r.Bridge), ifnameIs(expr.MetaKeyOIFNAME, r.Bridge)...), accept()...))
-			continue
-		}
-		out = append(out,
-			append(ifnameIs(expr.MetaKeyIIFNAME, r.Bridge), accept()...),
-			append(ifnameIs(expr.MetaKeyOIFNAME, r.Bridge), accept()...))
-	}
-	return out
-}
-
-func ifnameIs(key expr.MetaKey, name string) []expr.Any {
-	return []expr.Any{
-		&expr.Meta{Key: key, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(name + "\x00")},
-	}
-}
-
-func accept() []expr.Any {
-	return []expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictAccept}}
-}
-
-// sameRules compares the chain's rules with want by their interface names
-// and verdicts, ignoring counters.
-func sameRules(c *nftables.Conn, ours *nftables.Chain, want [][]expr.Any) (bool, error) {
-	have, err := c.GetRules(ours.Table, ours)
-	if err != nil {
-		return false, fmt.Errorf("list %s rules: %w", ours.Name, err)
-	}
-	if len(have) != len(want) {
-		return false, nil
-	}
-	for i := range want {
-		if signature(have[i].Exprs) != signature(want[i]) {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-func signature(exprs []expr.Any) string {
-	var b bytes.Buffer
-	for _, e := range exprs {
-		switch e := e.(type) {
-		case *expr.Meta:
-			fmt.Fprintf(&b, "meta%d;", e.Key)
-		case *expr.Cmp:
-			fmt.Fprintf(&b, "cmp%q;", e.Data)
-		case *expr.Verdict:
-			fmt.Fprintf(&b, "verdict%d%s;", e.Kind, e.Chain)
-		}
-	}
-	return b.String()
+	return "ip"
 }
 
 // noNFTables recognises the errors of a kernel without nf_tables (or
