@@ -102,6 +102,7 @@ func (a *Allocator) runClaim(ctx context.Context, id string, f *flight) {
 		maps.Copy(p.others, seen)
 		if err != nil {
 			p.refillFailed = time.Now()
+			a.log.Debug("IPAM: no block claimed", "pool", id, "err", err)
 		}
 	}
 	f.err = err

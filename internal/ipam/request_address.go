@@ -69,8 +69,10 @@ func (a *Allocator) requestPreferred(ctx context.Context, id string, addr netip.
 			need, err = a.takePreferred(p, addr)
 		}
 		var bits int
+		pending := false // a single claim given up, not released yet: still ours
 		if p != nil {
 			bits = p.rec.Pool.Bits()
+			pending = slices.Contains(p.pending, need)
 		}
 		a.mu.Unlock()
 		switch {
@@ -78,7 +80,7 @@ func (a *Allocator) requestPreferred(ctx context.Context, id string, addr netip.
 			return netip.Prefix{}, err
 		case !need.IsValid():
 			return netip.PrefixFrom(addr, bits), nil
-		case !refreshed:
+		case !refreshed && !pending:
 			// Another host may have made it an aux address, or the gateway, since.
 			refreshed = true
 			if err := a.refresh(ctx, id); err != nil {
@@ -140,7 +142,9 @@ func (a *Allocator) claimForAddress(ctx context.Context, id string, b netip.Pref
 	p = a.pools[id]
 	stray, err := a.adoptBlock(p, b)
 	if err == nil {
-		_, err = a.takePreferred(p, addr)
+		if _, err = a.pool(id); err == nil { // not released meanwhile
+			_, err = a.takePreferred(p, addr)
+		}
 	}
 	a.mu.Unlock()
 	if stray {

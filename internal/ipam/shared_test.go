@@ -366,3 +366,47 @@ func TestPoolReleasedWhileClaiming(t *testing.T) {
 	}
 	eventually(t, 2*time.Second, "the late block released too", func() bool { return !c.hasPool(pool) })
 }
+
+func TestPendingReleaseSurvivesRestart(t *testing.T) {
+	c, a, _, ha, _ := twoHosts(t)
+	pool := pfx("10.42.0.0/24")
+	id := requestPool(t, a, "10.42.0.0/24", "10.42.0.0/25")
+	single := mustRequest(t, a, id, "10.42.0.200")
+	ha.down.Store(true)
+	mustRelease(t, a, id, single)
+	st := a.store
+	a.Close()
+
+	a = newAlloc(t, ha, st)
+	if rep := poolReport(t, a, id); len(rep.PendingReleases) != 1 {
+		t.Fatalf("after a restart pending releases are %v, want 10.42.0.200/32", rep.PendingReleases)
+	}
+	ha.down.Store(false)
+	eventually(t, 5*time.Second, "the pending release done after the restart", func() bool {
+		_, held := c.holders(pool)[pfx("10.42.0.200/32")]
+		return !held && len(poolReport(t, a, id).PendingReleases) == 0
+	})
+}
+
+func TestPendingSingleTakenBack(t *testing.T) {
+	c, a, b, ha, _ := twoHosts(t)
+	pool := pfx("10.42.0.0/24")
+	idA := requestPool(t, a, "10.42.0.0/24", "10.42.0.0/25")
+	idB := requestPool(t, b, "10.42.0.0/24", "10.42.0.0/25")
+	single := mustRequest(t, a, idA, "10.42.0.200")
+	ha.down.Store(true)
+	mustRelease(t, a, idA, single)
+	// Asked for again before the release went through: still host-a's,
+	// without etcd.
+	if got := mustRequest(t, a, idA, "10.42.0.200"); got != single {
+		t.Fatalf("got %s", got)
+	}
+	ha.down.Store(false)
+	time.Sleep(10 * testRetry) // the retry loop must not release it now
+	if h := c.holders(pool)[pfx("10.42.0.200/32")]; h != "host-a" {
+		t.Errorf("10.42.0.200 is held by %q, want host-a still", h)
+	}
+	if _, err := request(b, idB, "10.42.0.200", nil); err == nil {
+		t.Error("host-b got an address host-a uses")
+	}
+}
