@@ -103,13 +103,17 @@ type Allocator struct {
 }
 
 // New returns an allocator with this host's pools and addresses as the
-// store recorded them. Close it to stop its background work.
+// store recorded them; log may be nil. Close it to stop its background
+// work.
 func New(claims Claims, st Store, log *slog.Logger) (*Allocator, error) {
 	return open(claims, st, log, retryMin)
 }
 
 // open is New with the first retry delay given, which tests shorten.
 func open(claims Claims, st Store, log *slog.Logger, firstRetry time.Duration) (*Allocator, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	pools, err := loadPools(st, log)
 	if err != nil {
 		return nil, err
