@@ -18,10 +18,11 @@
 #   dockerd  github.com/moby/moby/v2 (the Docker 29 line), static.
 #   runc     Debian's runc 1.1.5 cannot start this engine's containers (no
 #            time namespace) and Debian's crun refuses its OCI spec version.
-#   docker   the engine refuses API versions below 1.44 and Debian's CLI
-#            (20.10) speaks 1.41. The CLI (github.com/docker/cli, no go.mod
-#            of its own) is built inside Compose's module, which pins it and
-#            the engine API client (see build_cli).
+#   docker   Debian's CLI (20.10, API 1.41) still talks to this engine
+#            (API 1.40 to 1.56) but has no flag for what is new since:
+#            --ipv4=false, --gw-priority. The CLI (github.com/docker/cli, no
+#            go.mod of its own) is built inside Compose's module, which pins
+#            it and the engine API client (see build_cli).
 #   compose  refuses `go install` (exclude directives); built as its own
 #            main module. A CLI plugin, used against both engines.
 set -euo pipefail
@@ -61,6 +62,7 @@ module_src() {
 
 build_dockerd() {
 	GOBIN=$1 CGO_ENABLED=0 go install -trimpath \
+		-ldflags "-X github.com/moby/moby/v2/dockerversion.Version=${DOCKERD_VERSION#v}" \
 		"github.com/moby/moby/v2/cmd/dockerd@$DOCKERD_VERSION"
 }
 
