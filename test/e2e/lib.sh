@@ -32,6 +32,7 @@
 #   router_link R H IP_R IP_H [IF_R [IF_H]]     same, for a router
 #   container_ip NAME CONTAINER NETWORK
 #   check DESC CMD... | check_fails DESC CMD... | summary
+#   compose_install                     Docker Compose v2 as a CLI plugin (any engine)
 #   wait_for TIMEOUT_S CMD... | time_ms CMD... | now_ms | log MSG | die MSG
 # Files: $E2E_TMP/NAME/{dockerd.log,plugin.log,docker.sock,data,exec}.
 #
@@ -45,6 +46,12 @@
 #   E2E_READY_TIMEOUT seconds to wait for dockerd (default 60)
 #   E2E_PLUGIN_TIMEOUT seconds to wait for the plugin socket (default 20)
 #   E2E_KEEP=1        keep $E2E_TMP (logs, data) after the run
+#   E2E_ENGINE        the Docker engine: debian (default: dockerd and docker
+#                     from PATH, Debian's docker.io 20.10) or newest (the
+#                     Docker 29 line, its runc and docker CLI, built once per
+#                     machine by scripts/engines.sh). A script that runs on
+#                     one engine only sets it before sourcing this file and
+#                     says so in a "# engines: NAME" header line (test.sh).
 #   E2E_DUMP_LOGS=0   do not print log tails when something failed
 #
 # Do not replace the EXIT trap set here; everything is cleaned up by it (or
@@ -160,6 +167,47 @@ _e2e_install_deps() {
 	done
 }
 
+# ---------------------------------------------------------------- engines
+
+# _e2e_engine: make $E2E_ENGINE's dockerd and docker CLI the ones this run
+# finds on PATH (a private bin dir in front), so the harness, `make image`
+# and Compose all talk to the engine with a CLI it accepts; set
+# E2E_ENGINE_ARGS, the engine's own dockerd flags. The default engine
+# changes nothing.
+_e2e_engine() {
+	E2E_ENGINE=${E2E_ENGINE:-debian}
+	E2E_ENGINE_ARGS=()
+	case $E2E_ENGINE in
+	debian) return 0 ;;
+	newest) ;;
+	*) die "E2E_ENGINE=$E2E_ENGINE: want debian or newest" ;;
+	esac
+	_e2e_engine_builds
+	mkdir -p "$E2E_TMP/.lib/bin"
+	ln -s "$DOCKERD" "$E2E_TMP/.lib/bin/dockerd"
+	ln -s "$DOCKER_CLI" "$E2E_TMP/.lib/bin/docker"
+	PATH=$E2E_TMP/.lib/bin:$PATH
+	# Debian's runc cannot start this engine's containers (TESTING.md §4).
+	E2E_ENGINE_ARGS=(--add-runtime "newrunc=$RUNC" --default-runtime newrunc --userland-proxy=false)
+}
+
+# _e2e_engine_builds: set DOCKERD, RUNC, DOCKER_CLI and COMPOSE to the
+# builds of scripts/engines.sh (which builds them the first time on a
+# machine, about 10 minutes).
+_e2e_engine_builds() {
+	local env
+	env=$("$ROOT/scripts/engines.sh" env) || die "scripts/engines.sh failed"
+	eval "$env"
+}
+
+# compose_install: Docker Compose v2 as a CLI plugin of this run's docker
+# CLI, whatever the engine (`host_docker NAME compose ...`).
+compose_install() {
+	[[ -n ${COMPOSE:-} ]] || _e2e_engine_builds
+	mkdir -p "$DOCKER_CONFIG/cli-plugins"
+	ln -sf "$COMPOSE" "$DOCKER_CONFIG/cli-plugins/docker-compose"
+}
+
 # busybox:local as a `docker load` archive: one layer with static busybox and
 # all its applets, CMD sh, STOPSIGNAL SIGKILL (`sleep` as PID 1 ignores
 # SIGTERM, so every docker stop / dockerd shutdown would wait 10 s per
@@ -208,6 +256,8 @@ e2e_init() {
 	trap _e2e_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	_e2e_engine
+	log "engine: $E2E_ENGINE, $(dockerd --version)"
 }
 
 # ---------------------------------------------------------------- cleanup
@@ -379,7 +429,7 @@ dockerd_start() {
 		-H "unix://$d/docker.sock" --pidfile "$d/docker.pidfile" \
 		--bridge=none \
 		--cgroup-parent "e2e-$E2E_ID-$name" \
-		"${extra[@]}" "${args[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
+		"${E2E_ENGINE_ARGS[@]}" "${extra[@]}" "${args[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
 	np=$!
 	disown "$np"
 	dpid=$(_child_of "$np" "$hp") || die "dockerd on $name exited at once: $(tail -n 20 "$d/dockerd.log")"
