@@ -54,13 +54,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.pluginEnv, "plugin-env", false, "take scope, vtepdev, debug and etcd_endpoints from the environment (managed plugin settings)")
 	var endpoints string
-	fs.StringVar(&endpoints, "etcd-endpoints", "", "URL[,URL...] of etcd: cluster mode (shared IPAM, membership, endpoint distribution)")
-	fs.StringVar(&o.etcd.prefix, "etcd-prefix", "", "etcd key prefix (default /docker-vxlan-plugin/<name>)")
-	fs.StringVar(&o.etcd.caFile, "etcd-cafile", "", "CA bundle to verify etcd's certificate")
-	fs.StringVar(&o.etcd.certFile, "etcd-certfile", "", "client certificate for etcd")
-	fs.StringVar(&o.etcd.keyFile, "etcd-keyfile", "", "client key for etcd")
-	fs.DurationVar(&o.etcd.ttl, "etcd-ttl", 10*time.Second, "lease TTL: how soon the other hosts forget a host that died")
-	fs.StringVar(&o.etcd.nodeName, "node-name", "", "this host's name in the cluster (default: the hostname and a random suffix, kept in the state file)")
+	o.etcd.register(fs, &endpoints)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -113,6 +107,18 @@ func (o *options) fromEnv(getenv func(string) string, etcdEndpoints *string) err
 		o.debug = d
 	}
 	return nil
+}
+
+// register adds the cluster flags to fs; the endpoints land in endpoints,
+// for parse.
+func (e *etcdOptions) register(fs *flag.FlagSet, endpoints *string) {
+	fs.StringVar(endpoints, "etcd-endpoints", "", "URL[,URL...] of etcd: cluster mode (shared IPAM, membership, endpoint distribution)")
+	fs.StringVar(&e.prefix, "etcd-prefix", "", "etcd key prefix (default /docker-vxlan-plugin/<name>)")
+	fs.StringVar(&e.caFile, "etcd-cafile", "", "CA bundle to verify etcd's certificate")
+	fs.StringVar(&e.certFile, "etcd-certfile", "", "client certificate for etcd")
+	fs.StringVar(&e.keyFile, "etcd-keyfile", "", "client key for etcd")
+	fs.DurationVar(&e.ttl, "etcd-ttl", 10*time.Second, "lease TTL: how soon the other hosts forget a host that died")
+	fs.StringVar(&e.nodeName, "node-name", "", "this host's name in the cluster (default: the hostname and a random suffix, kept in the state file)")
 }
 
 // parse checks the cluster flags; endpoints is the comma-separated list.

@@ -16,7 +16,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/cluster"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/ipam"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/store"
 )
@@ -25,10 +27,58 @@ import (
 // beside the protocol on the plugin socket (Docker only POSTs there).
 const inspectPath = "/inspect"
 
-// inspectHandler serves the daemon's report.
-func inspectHandler(d *driver.Driver) http.Handler {
+// report is the daemon's answer to inspect: the driver's links against its
+// store, and beside them the state file's history, the addresses this host
+// handed out and, in cluster mode, the cluster as this host and etcd see it.
+type report struct {
+	driver.Report
+	StateRecovery *store.Recovery   `json:",omitempty"` // the damaged state file this one replaced
+	IPAM          []ipam.PoolReport `json:",omitempty"`
+	Cluster       *cluster.Status   `json:",omitempty"`
+	ClusterView   *cluster.Report   `json:",omitempty"` // nil when etcd did not answer
+	ClusterError  string            `json:",omitempty"`
+}
+
+// inspector gathers the report.
+type inspector struct {
+	d       *driver.Driver
+	alloc   *ipam.Allocator
+	cluster *cluster.Cluster // nil without cluster mode
+	st      *store.Store
+}
+
+// clusterReadWait bounds how long inspect waits for etcd.
+const clusterReadWait = 3 * time.Second
+
+func (in inspector) report(ctx context.Context) (report, error) {
+	var rep report
+	var err error
+	if rep.Report, err = in.d.Inspect(ctx); err != nil {
+		return rep, err
+	}
+	if rep.StateRecovery, err = in.st.LastRecovery(); err != nil {
+		return rep, err
+	}
+	rep.IPAM = in.alloc.Report()
+	if in.cluster == nil {
+		return rep, nil
+	}
+	st := in.cluster.Status()
+	rep.Cluster = &st
+	cctx, cancel := context.WithTimeout(ctx, clusterReadWait)
+	defer cancel()
+	if view, err := in.cluster.Report(cctx); err != nil {
+		rep.ClusterError = err.Error()
+	} else {
+		rep.ClusterView = &view
+	}
+	return rep, nil
+}
+
+// handler serves the daemon's report.
+func (in inspector) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rep, err := d.Inspect(r.Context())
+		rep, err := in.report(r.Context())
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
 			w.WriteHeader(http.StatusInternalServerError)
@@ -78,7 +128,7 @@ func runInspect(args []string, out io.Writer) int {
 
 var errNoDaemon = errors.New("no daemon answers")
 
-func askDaemon(socket string) (driver.Report, error) {
+func askDaemon(socket string) (report, error) {
 	c := &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -87,10 +137,10 @@ func askDaemon(socket string) (driver.Report, error) {
 	}
 	resp, err := c.Get("http://plugin" + inspectPath)
 	if err != nil {
-		return driver.Report{}, fmt.Errorf("%w on %s: %v", errNoDaemon, socket, err)
+		return report{}, fmt.Errorf("%w on %s: %v", errNoDaemon, socket, err)
 	}
 	defer resp.Body.Close()
-	var rep driver.Report
+	var rep report
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return rep, fmt.Errorf("daemon on %s: %s: %s", socket, resp.Status, strings.TrimSpace(string(body)))
@@ -102,25 +152,33 @@ func askDaemon(socket string) (driver.Report, error) {
 }
 
 // inspectState reads the state file directly (no daemon holds it).
-func inspectState(path, name string) (driver.Report, error) {
+func inspectState(path, name string) (report, error) {
 	if _, err := os.Stat(path); err != nil {
-		return driver.Report{}, fmt.Errorf("no daemon answers and no state file: %w", err)
+		return report{}, fmt.Errorf("no daemon answers and no state file: %w", err)
 	}
 	st, err := store.Open(path)
 	if err != nil {
-		return driver.Report{}, err
+		return report{}, err
 	}
 	defer st.Close()
 	k, err := links.New(name)
 	if err != nil {
-		return driver.Report{}, err
+		return report{}, err
 	}
 	defer k.Close()
 	d := driver.New(driver.Config{}, k, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return d.Inspect(context.Background())
+	var rep report
+	if rep.Report, err = d.Inspect(context.Background()); err != nil {
+		return rep, err
+	}
+	if rep.StateRecovery, err = st.LastRecovery(); err != nil {
+		return rep, err
+	}
+	rep.IPAM, err = ipam.ReadReport(st)
+	return rep, err
 }
 
-func printReport(out io.Writer, rep driver.Report) {
+func printReport(out io.Writer, rep report) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NETWORK\tMODE\tSEGMENT\tVNI\tLINKS")
 	for _, n := range rep.Networks {
@@ -133,6 +191,11 @@ func printReport(out io.Writer, rep driver.Report) {
 	_ = w.Flush()
 	if len(rep.Orphans) > 0 {
 		fmt.Fprintf(out, "\nlinks marked as ours that no record accounts for: %s\n", strings.Join(rep.Orphans, ", "))
+	}
+	printAddresses(out, rep)
+	printCluster(out, rep)
+	if r := rep.StateRecovery; r != nil {
+		fmt.Fprintf(out, "\nthe state file was damaged on %s and replaced (kept as %s: %s);\nlinks marked as ours are kept until none is left\n", r.At.Format(time.RFC3339), r.MovedTo, r.Reason)
 	}
 	verdict := "yes"
 	if !rep.Consistent() {

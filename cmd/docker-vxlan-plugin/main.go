@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/ipam"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/metrics"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/protocol"
@@ -45,6 +46,9 @@ func newLogger(o options) *slog.Logger {
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "inspect" {
 		os.Exit(runInspect(os.Args[2:], os.Stdout))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "cluster" {
+		os.Exit(runCluster(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	o, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
@@ -77,7 +81,21 @@ func run(o options, log *slog.Logger) error {
 	}
 	defer k.Close()
 
-	d := driver.New(driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev, KeepOrphans: recovered != nil}, k, st, log)
+	addr, err := newAddressing(o, st, log)
+	if err != nil {
+		return err
+	}
+	alloc, err := ipam.New(addr.claims, st, log)
+	if err != nil {
+		return err
+	}
+	defer alloc.Close()
+	dcfg := driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev, KeepOrphans: recovered != nil, UnderlayHints: addr.hints}
+	if addr.cluster != nil {
+		defer addr.cluster.Close()
+		dcfg.Cluster = controlPlane{addr.cluster}
+	}
+	d := driver.New(dcfg, k, st, log)
 	m := metrics.New(d.Counts)
 	rep, err := d.Reconcile()
 	if err != nil {
@@ -104,7 +122,11 @@ func run(o options, log *slog.Logger) error {
 		defer stopMetrics()
 	}
 	go keepFirewall(ctx, d, log)
-	return serve(ctx, o, d, m, log)
+	if addr.cluster != nil {
+		log.Info("cluster mode", "node", addr.cluster.Node(), "etcd", o.etcd.endpoints, "prefix", o.etcd.prefix)
+		go addr.cluster.Run(ctx, d)
+	}
+	return serve(ctx, o, d, inspector{d: d, alloc: alloc, cluster: addr.cluster, st: st}, m, log)
 }
 
 // openState opens the state file. A damaged one (truncated, unreadable)
@@ -165,10 +187,10 @@ func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (func(), er
 	return func() { _ = srv.Close() }, nil
 }
 
-func serve(ctx context.Context, o options, d *driver.Driver, m *metrics.Metrics, log *slog.Logger) error {
+func serve(ctx context.Context, o options, d *driver.Driver, in inspector, m *metrics.Metrics, log *slog.Logger) error {
 	lim := protocol.DefaultLimits()
 	srv := &http.Server{
-		Handler:           daemonHandler(d, protocol.NewHandler(d, nil, log, lim, m.ObserveRequest)),
+		Handler:           daemonHandler(in, protocol.NewHandler(d, in.alloc, log, lim, m.ObserveRequest)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       lim.Timeout,
 		WriteTimeout:      lim.Timeout + 5*time.Second,
@@ -194,9 +216,9 @@ func serve(ctx context.Context, o options, d *driver.Driver, m *metrics.Metrics,
 }
 
 // daemonHandler serves the protocol and, beside it, the inspect report.
-func daemonHandler(d *driver.Driver, proto http.Handler) http.Handler {
+func daemonHandler(in inspector, proto http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET "+inspectPath, inspectHandler(d))
+	mux.Handle("GET "+inspectPath, in.handler())
 	mux.Handle("/", proto)
 	return mux
 }
