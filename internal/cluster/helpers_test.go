@@ -29,41 +29,40 @@ type node struct {
 	stop    func() // ends Run and closes the client, as a crash would: no revoke
 }
 
+// testConfig is the configuration of node name on endpoints.
+func testConfig(name string, endpoints ...string) Config {
+	return Config{Endpoints: endpoints, Prefix: testPrefix, Node: name, TTL: testTTL, OpTimeout: testOpTimeout}
+}
+
 // newNode makes a Cluster for endpoint, closed when the test ends; it is
 // not running (claims and segments need no session).
 func newNode(t *testing.T, endpoint, name string) *node {
 	t.Helper()
-	n := makeNode(t, []string{endpoint}, name)
+	n := makeNode(t, testConfig(name, endpoint))
 	var once sync.Once
 	n.stop = func() { once.Do(func() { n.Close() }) }
 	t.Cleanup(n.stop)
 	return n
 }
 
-func makeNode(t *testing.T, endpoints []string, name string) *node {
+// startNode makes a Cluster and runs it until the test ends or stop.
+func startNode(t *testing.T, endpoint, name string) *node {
 	t.Helper()
-	c, err := New(Config{
-		Endpoints: endpoints,
-		Prefix:    testPrefix,
-		Node:      name,
-		TTL:       testTTL,
-		OpTimeout: testOpTimeout,
-	}, testLogger(t))
+	return runNode(t, makeNode(t, testConfig(name, endpoint)))
+}
+
+func makeNode(t *testing.T, cfg Config) *node {
+	t.Helper()
+	c, err := New(cfg, testLogger(t))
 	if err != nil {
-		t.Fatalf("New %s: %v", name, err)
+		t.Fatalf("New %s: %v", cfg.Node, err)
 	}
 	return &node{Cluster: c, changes: newRecorder()}
 }
 
-// startNode makes a Cluster and runs it until the test ends or stop.
-func startNode(t *testing.T, endpoint, name string) *node {
+// runNode runs n until the test ends or n.stop.
+func runNode(t *testing.T, n *node) *node {
 	t.Helper()
-	return startNodeAt(t, []string{endpoint}, name)
-}
-
-func startNodeAt(t *testing.T, endpoints []string, name string) *node {
-	t.Helper()
-	n := makeNode(t, endpoints, name)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

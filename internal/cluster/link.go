@@ -100,6 +100,15 @@ func (c *Cluster) markDown(err error) {
 	}
 }
 
+// explainDown replaces the reason etcd is down by what a probe found.
+func (c *Cluster) explainDown(why error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.link.state == linkDown {
+		c.link.err = why
+	}
+}
+
 // observe reacts to a failed call: a timeout or an unavailable server
 // means etcd is down; a lost lease means the session must start over.
 func (c *Cluster) observe(ctx context.Context, err error) {
@@ -172,10 +181,12 @@ func (c *Cluster) watchConnection(ctx context.Context) {
 			case c.ready <- struct{}{}:
 			default:
 			}
-		case prev == connectivity.Ready:
-			c.markDown(fmt.Errorf("connection lost (%s)", strings.ToLower(cur.String())))
-		case cur == connectivity.TransientFailure:
-			c.markDown(errors.New("cannot connect"))
+		case prev == connectivity.Ready, cur == connectivity.TransientFailure:
+			why := c.probe(ctx)
+			if why == nil {
+				why = fmt.Errorf("connection %s", strings.ToLower(cur.String()))
+			}
+			c.markDown(why)
 		}
 		prev = cur
 	}

@@ -24,6 +24,9 @@ func (c *Cluster) runSessions(ctx context.Context) {
 			c.resyncing(err)
 		} else {
 			c.markDown(err)
+			if why := c.probe(ctx); why != nil {
+				c.explainDown(why)
+			}
 		}
 		// A session that failed to start, or ended at once, waits before
 		// the next attempt; the connection coming back ends the wait.

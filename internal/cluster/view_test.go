@@ -339,7 +339,7 @@ func TestSeveralEndpoints(t *testing.T) {
 	s := startEtcd(t)
 	dead := etcdtest.NewProxy(t, s.Addr())
 	dead.Cut()
-	a := startNodeAt(t, []string{dead.Endpoint(), s.Endpoint()}, "a")
+	a := runNode(t, makeNode(t, testConfig("a", dead.Endpoint(), s.Endpoint())))
 	b := startNode(t, s.Endpoint(), "b")
 
 	a.waitConnected(t)

@@ -8,6 +8,7 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -32,6 +34,10 @@ type Server struct {
 	t         testing.TB
 	bin       string
 	dir       string
+	scheme    string   // of client URLs: http or https
+	flags     []string // extra etcd flags (TLS)
+	tls       *tls.Config
+	ctlFlags  []string // etcdctl's flags to reach it
 	clientURL string
 	peerURL   string
 	proc      *exec.Cmd
@@ -41,6 +47,11 @@ type Server struct {
 // Start runs a fresh single-member etcd and waits until it serves clients.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, "http", nil, nil, nil)
+}
+
+func start(t testing.TB, scheme string, flags []string, tlsConfig *tls.Config, ctlFlags []string) *Server {
+	t.Helper()
 	bin := os.Getenv("ETCD_BIN")
 	if bin == "" {
 		var err error
@@ -48,13 +59,13 @@ func Start(t testing.TB) *Server {
 			t.Fatalf("etcd binary not found in PATH (install Debian's etcd-server: apt-get install etcd-server, or set ETCD_BIN): %v", err)
 		}
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), scheme: scheme, flags: flags, tls: tlsConfig, ctlFlags: ctlFlags}
 	t.Cleanup(s.Kill)
 	// Free ports are found by binding and releasing them; another process
 	// may take one in between, so a start that fails is retried on new ones.
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		s.clientURL, s.peerURL = "http://"+freeAddr(t), "http://"+freeAddr(t)
+		s.clientURL, s.peerURL = scheme+"://"+freeAddr(t), "http://"+freeAddr(t)
 		if err = s.start(); err == nil {
 			return s
 		}
@@ -68,7 +79,7 @@ func Start(t testing.TB) *Server {
 func (s *Server) Endpoint() string { return s.clientURL }
 
 // Addr is the client address host:port, for a Proxy in front of it.
-func (s *Server) Addr() string { return strings.TrimPrefix(s.clientURL, "http://") }
+func (s *Server) Addr() string { return strings.TrimPrefix(s.clientURL, s.scheme+"://") }
 
 // Stop ends etcd gracefully (SIGTERM), killing it if it takes too long.
 func (s *Server) Stop() {
@@ -108,7 +119,7 @@ func (s *Server) Ctl(args ...string) string {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "etcdctl", append([]string{"--endpoints", s.clientURL}, args...)...)
+	cmd := exec.CommandContext(ctx, "etcdctl", slices.Concat([]string{"--endpoints", s.clientURL}, s.ctlFlags, args)...)
 	cmd.Env = append(os.Environ(), "ETCDCTL_API=3")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -142,16 +153,16 @@ func (s *Server) start() error {
 		return fmt.Errorf("open etcd log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(s.bin,
+	cmd := exec.Command(s.bin, append([]string{
 		"--name", "test",
 		"--data-dir", s.dataDir(),
 		"--listen-client-urls", s.clientURL,
 		"--advertise-client-urls", s.clientURL,
 		"--listen-peer-urls", s.peerURL,
 		"--initial-advertise-peer-urls", s.peerURL,
-		"--initial-cluster", "test="+s.peerURL,
+		"--initial-cluster", "test=" + s.peerURL,
 		"--logger", "zap", "--log-outputs", "stderr",
-	)
+	}, s.flags...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: a Ctrl-C meant for `go test` reaches the test,
 	// whose cleanup then ends etcd, rather than etcd directly.
@@ -171,7 +182,8 @@ func (s *Server) start() error {
 // waitReady polls etcd's /health until it reports a leader.
 func (s *Server) waitReady() error {
 	deadline := time.Now().Add(readyWait)
-	client := &http.Client{Timeout: time.Second}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: s.tls}}
+	defer client.CloseIdleConnections()
 	for time.Now().Before(deadline) {
 		select {
 		case <-s.exited:
