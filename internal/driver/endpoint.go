@@ -12,7 +12,7 @@ import (
 // on the bridge, or a macvlan/ipvlan child of the segment) and records it.
 // Repeating it is harmless.
 func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) (CreateEndpointResponse, error) {
-	if err := validID("endpoint", req.EndpointID); err != nil {
+	if err := ValidID("endpoint", req.EndpointID); err != nil {
 		return CreateEndpointResponse{}, err
 	}
 	if err := d.lock(ctx); err != nil {

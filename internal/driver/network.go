@@ -32,7 +32,7 @@ func (d *Driver) parse(req CreateNetworkRequest) (NetworkConfig, error) {
 // CreateNetwork validates the options, creates the network's links and
 // records it. Repeating it for a known network re-ensures its links.
 func (d *Driver) CreateNetwork(ctx context.Context, req CreateNetworkRequest) error {
-	if err := validID("network", req.NetworkID); err != nil {
+	if err := ValidID("network", req.NetworkID); err != nil {
 		return err
 	}
 	if err := d.lock(ctx); err != nil {

@@ -129,9 +129,9 @@ func linkName(prefix, id string) string {
 	return prefix + id
 }
 
-// validID accepts what Docker sends as IDs (64 hex digits) and anything else
+// ValidID accepts what Docker sends as IDs (64 hex digits) and anything else
 // that is safe to use in link names and marks.
-func validID(kind, id string) error {
+func ValidID(kind, id string) error {
 	if id == "" || len(id) > 128 {
 		return fmt.Errorf("%s ID %q: want 1 to 128 characters", kind, id)
 	}

@@ -827,3 +827,37 @@ func TestListenUnixRefusesRegularFile(t *testing.T) {
 		t.Errorf("regular file changed: %q, %v", got, err)
 	}
 }
+
+// A request without its IDs is refused, never answered 200: dockerd's retry
+// after a dropped connection re-sends an empty body, and a 200 would make
+// Docker forget what the plugin keeps.
+func TestMissingOrMalformedIDs(t *testing.T) {
+	methods := map[string]bool{ // method → takes an endpoint ID too
+		"NetworkDriver.CreateNetwork": false, "NetworkDriver.DeleteNetwork": false,
+		"NetworkDriver.AllocateNetwork": false, "NetworkDriver.FreeNetwork": false,
+		"NetworkDriver.CreateEndpoint": true, "NetworkDriver.DeleteEndpoint": true,
+		"NetworkDriver.EndpointOperInfo": true, "NetworkDriver.Join": true, "NetworkDriver.Leave": true,
+		"NetworkDriver.ProgramExternalConnectivity": true, "NetworkDriver.RevokeExternalConnectivity": true,
+	}
+	for method, withEndpoint := range methods {
+		bodies := []string{``, `{}`, `null`, `{"NetworkID": ""}`, `{"NetworkID": "../../etc/x", "EndpointID": "e1"}`}
+		if withEndpoint {
+			bodies = append(bodies, `{"NetworkID": "n1"}`, `{"NetworkID": "n1", "EndpointID": "a/b"}`)
+		}
+		for _, body := range bodies {
+			t.Run(method+" "+body, func(t *testing.T) {
+				f := &fakeDriver{}
+				srv := newServer(t, f, DefaultLimits())
+				assertErr(t, post(t, srv, method, body), http.StatusBadRequest, "ID")
+				assertCalls(t, f)
+			})
+		}
+		t.Run(method+" positive control", func(t *testing.T) {
+			f := &fakeDriver{}
+			srv := newServer(t, f, DefaultLimits())
+			if r := post(t, srv, method, `{"NetworkID": "n1", "EndpointID": "e1"}`); r.status != http.StatusOK {
+				t.Fatalf("well-formed IDs: status %d, body %s", r.status, r.body)
+			}
+		})
+	}
+}

@@ -71,6 +71,9 @@ func (s *server) createNetwork(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	if err := checkIDs(req.NetworkID); err != nil {
+		return nil, err
+	}
 	r, err := networkRequestFromWire(req)
 	if err != nil {
 		return nil, err
@@ -81,6 +84,9 @@ func (s *server) createNetwork(ctx context.Context, body []byte) (any, error) {
 func (s *server) allocateNetwork(ctx context.Context, body []byte) (any, error) {
 	var req allocateNetworkRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := checkIDs(req.NetworkID); err != nil {
 		return nil, err
 	}
 	opts := make(map[string]any, len(req.Options))
@@ -105,6 +111,9 @@ func (s *server) networkCall(fn func(ctx context.Context, networkID string) erro
 		if err := decode(body, &req); err != nil {
 			return nil, err
 		}
+		if err := checkIDs(req.NetworkID); err != nil {
+			return nil, err
+		}
 		return empty{}, fn(ctx, req.NetworkID)
 	}
 }
@@ -112,6 +121,9 @@ func (s *server) networkCall(fn func(ctx context.Context, networkID string) erro
 func (s *server) createEndpoint(ctx context.Context, body []byte) (any, error) {
 	var req createEndpointRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
 		return nil, err
 	}
 	r, err := endpointRequestFromWire(req)
@@ -130,6 +142,9 @@ func (s *server) endpointInfo(ctx context.Context, body []byte) (any, error) {
 	if err := decode(body, &req); err != nil {
 		return nil, err
 	}
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
+		return nil, err
+	}
 	v, err := s.d.EndpointInfo(ctx, req.NetworkID, req.EndpointID)
 	return endpointInfoResponse{Value: v}, err
 }
@@ -137,6 +152,9 @@ func (s *server) endpointInfo(ctx context.Context, body []byte) (any, error) {
 func (s *server) join(ctx context.Context, body []byte) (any, error) {
 	var req joinRequest
 	if err := decode(body, &req); err != nil {
+		return nil, err
+	}
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
 		return nil, err
 	}
 	out, err := s.d.Join(ctx, req.NetworkID, req.EndpointID)
@@ -159,6 +177,22 @@ func (s *server) join(ctx context.Context, body []byte) (any, error) {
 	return resp, nil
 }
 
+// checkIDs refuses a request whose network ID (and endpoint ID, when given)
+// is missing or malformed. dockerd re-sends a request with an empty body
+// when it retries after a dropped connection: answering it 200 would make
+// Docker forget a network or endpoint the plugin keeps.
+func checkIDs(networkID string, endpointID ...string) error {
+	if err := driver.ValidID("network", networkID); err != nil {
+		return badRequest{err}
+	}
+	for _, id := range endpointID {
+		if err := driver.ValidID("endpoint", id); err != nil {
+			return badRequest{err}
+		}
+	}
+	return nil
+}
+
 // withoutContext adapts the driver methods that need no context.
 func withoutContext(fn func(networkID, endpointID string) error) func(context.Context, string, string) error {
 	return func(_ context.Context, nid, eid string) error { return fn(nid, eid) }
@@ -169,6 +203,9 @@ func (s *server) endpointCall(fn func(ctx context.Context, networkID, endpointID
 	return func(ctx context.Context, body []byte) (any, error) {
 		var req endpointRequest
 		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
+		if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
 			return nil, err
 		}
 		return empty{}, fn(ctx, req.NetworkID, req.EndpointID)
