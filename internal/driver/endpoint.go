@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/request"
 )
 
 // CreateEndpoint creates the endpoint's link (a veth pair with its host end
@@ -64,8 +66,8 @@ func (d *Driver) installEndpoint(ctx context.Context, n *network, e *endpoint) e
 	if err := d.ensureEndpointLink(n, e); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil { // Docker will never delete an endpoint it thinks failed
-		return fmt.Errorf("request abandoned: %w", err)
+	if err := request.Commit(ctx); err != nil { // Docker will never delete an endpoint it thinks failed
+		return err
 	}
 	if err := d.store.Put(bucketEndpoints, e.ID, e); err != nil {
 		return fmt.Errorf("record endpoint: %w", err)

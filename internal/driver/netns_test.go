@@ -13,6 +13,7 @@ import (
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/netnstest"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/request"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/store"
 )
 
@@ -427,4 +428,51 @@ func TestInspectReportsMismatches(t *testing.T) {
 	if !h.kernel.Exists("vxbr-stray") {
 		t.Error("Inspect changed the kernel")
 	}
+}
+
+// expiringKernel answers with a timeout (as the protocol does at 25 s) while
+// the veth or bridge is being made, before the driver records anything.
+type expiringKernel struct {
+	*links.Kernel
+	gate *request.Gate
+}
+
+func (k expiringKernel) EnsureBridge(s links.BridgeSpec) error {
+	k.gate.Expire()
+	return k.Kernel.EnsureBridge(s)
+}
+
+func (k expiringKernel) EnsureVeth(s links.VethSpec) error {
+	k.gate.Expire()
+	return k.Kernel.EnsureVeth(s)
+}
+
+// The timeout answer and the record are decided once: a request that was
+// answered "timed out" records nothing and leaves no link, even though its
+// context was never cancelled.
+func TestTimedOutRequestRecordsNothing(t *testing.T) {
+	h := newHost(t)
+	ctx, gate := request.WithGate(t.Context())
+	d := driver.New(driver.Config{}, expiringKernel{h.kernel, gate}, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	err := d.CreateNetwork(ctx, driver.CreateNetworkRequest{NetworkID: netID, Options: map[string]string{"VxlanId": "7"}, IPv4: subnet()})
+	if !errors.Is(err, request.ErrTimedOut) {
+		t.Fatalf("CreateNetwork answered as timed out = %v, want ErrTimedOut", err)
+	}
+	if o := h.owned(t); len(o) != 0 {
+		t.Fatalf("timed-out create left links: %v", o)
+	}
+	if rep, _ := h.driver.Inspect(t.Context()); len(rep.Networks) != 0 {
+		t.Fatalf("timed-out create was recorded: %+v", rep.Networks)
+	}
+
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...) // positive control
+	ctx, gate = request.WithGate(t.Context())
+	d = driver.New(driver.Config{}, expiringKernel{h.kernel, gate}, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := d.CreateEndpoint(ctx, driver.CreateEndpointRequest{NetworkID: netID, EndpointID: "ep1"}); !errors.Is(err, request.ErrTimedOut) {
+		t.Fatalf("CreateEndpoint answered as timed out = %v, want ErrTimedOut", err)
+	}
+	if h.kernel.Exists("vxve-ep1") {
+		t.Fatal("timed-out CreateEndpoint left its veth")
+	}
+	teardown(t, h)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/request"
 )
 
 // GwAllocCheck tells Docker (28+) whether to reserve gateway addresses:
@@ -75,8 +76,8 @@ func (d *Driver) installNetwork(ctx context.Context, n *network) error {
 	if err := d.joinSegment(n); err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil { // Docker will never delete a network it thinks failed
-		return fmt.Errorf("request abandoned: %w", err)
+	if err := request.Commit(ctx); err != nil { // Docker will never delete a network it thinks failed
+		return err
 	}
 	if err := d.store.Put(bucketNetworks, n.ID, n); err != nil {
 		return fmt.Errorf("record network: %w", err)

@@ -56,7 +56,7 @@ func NewHandler(d Driver, alloc IPAM, log *slog.Logger, lim Limits, observe Obse
 	s := &server{d: d, ipam: alloc, log: log, observe: observe}
 	for method, call := range s.methods() {
 		h := s.wrap(method, call)
-		h = http.TimeoutHandler(h, lim.Timeout, mustJSON(errorResponse{Err: method + ": timed out"}))
+		h = withDeadline(h, lim.Timeout, mustJSON(errorResponse{Err: method + ": timed out"}))
 		mux.Handle("POST /"+method, limitBody(h, lim.MaxBody))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
