@@ -3,9 +3,11 @@ package driver_test
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +16,9 @@ import (
 	"time"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/netnstest"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/store"
 )
 
 // iptablesNFT are the iptables commands of the nf_tables backend, the one
@@ -93,6 +97,37 @@ func TestBridgeTrafficPassesDockersForwardPolicy(t *testing.T) {
 	}
 	if rules := h.ns.Must(t, "nft", "list", "ruleset"); strings.Contains(rules, "VXLAN-PLUGIN") {
 		t.Errorf("exception outlived the networks:\n%s", rules)
+	}
+}
+
+// On a host whose firewall is legacy iptables the plugin cannot write the
+// exception: it says so when a bridge-mode network is created, and not at
+// every check, container or restart.
+func TestLegacyIptablesWarnsOncePerNetwork(t *testing.T) {
+	h := newHost(t)
+	for _, ipt := range []string{"iptables-legacy", "ip6tables-legacy"} {
+		h.ns.Must(t, ipt, "-P", "FORWARD", "DROP")
+	}
+	var logs lockedBuffer
+	h.driver = driver.New(driver.Config{}, h.kernel, h.store, slog.New(slog.NewTextHandler(&logs, nil)))
+	create(t, h, netID, map[string]string{"VxlanId": "7", "hostGateway": "false"}, subnet()...)
+	attach(t, h, "ep1", "198.51.100.11/24")
+	for range 3 {
+		if err := h.driver.SyncFirewall(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.driver.Reconcile(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "firewall exception not installed"); n != 1 {
+		t.Errorf("warned %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "bridge=vxbr-0a1b2c3d4e") {
+		t.Errorf("the warning does not name the bridge:\n%s", logs.String())
+	}
+	if rules := h.ns.Must(t, "nft", "list", "ruleset"); strings.TrimSpace(rules) != "" {
+		t.Errorf("the plugin wrote to nftables on a legacy host:\n%s", rules)
 	}
 }
 
@@ -309,4 +344,69 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// BenchmarkNetworkUnderFirewall prints the time of one more bridge-mode
+// network's CreateNetwork, and of its DeleteNetwork, with 10, 100 and 1000
+// networks already there under Docker's firewall: whole requests, links
+// and firewall exception.
+func BenchmarkNetworkUnderFirewall(b *testing.B) {
+	for _, n := range []int{10, 100, 1000} {
+		d := firewalledDriver(b)
+		for i := range scaleNet(n) {
+			if err := d.CreateNetwork(b.Context(), i.request()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		next := scaleNet(n)
+		create := func() {
+			if err := d.CreateNetwork(b.Context(), next.request()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		remove := func() {
+			if err := d.DeleteNetwork(b.Context(), next.id()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(fmt.Sprintf("create/networks=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				create()
+				b.StopTimer()
+				remove()
+				b.StartTimer()
+			}
+		})
+		b.Run(fmt.Sprintf("delete/networks=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				create()
+				b.StartTimer()
+				remove()
+			}
+		})
+	}
+}
+
+// firewalledDriver is a driver in a namespace of its own under Docker's
+// firewall, for benchmarks.
+func firewalledDriver(b *testing.B) *driver.Driver {
+	b.Helper()
+	h := &host{ns: netnstest.New(b)}
+	dockerFirewall(b, h)
+	k, err := links.NewAt(h.ns.Handle(), "vxlan")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(k.Close)
+	st, err := store.Open(filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	d := driver.New(driver.Config{}, k, st, slog.New(slog.DiscardHandler))
+	if _, err := d.Reconcile(); err != nil {
+		b.Fatal(err)
+	}
+	return d
 }

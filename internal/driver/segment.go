@@ -176,21 +176,25 @@ func gateways(n *network) []*net.IPNet {
 // the bridges of bridge-mode networks. Given networks (one about to be
 // recorded), it adds theirs and reads nothing else; given none, it makes
 // the exception match every recorded network, writing only what differs.
-// A host on legacy iptables only gets a warning: the plugin cannot write
-// there.
+// A host on legacy iptables, where the plugin cannot write, gets a warning
+// when a network's bridge is set up: once per network, not at every check.
 func (d *Driver) syncForward(extra ...*network) error {
-	mode, nets := links.ForwardAdd, extra
-	if len(extra) == 0 {
-		all, err := d.networks()
-		if err != nil {
-			return err
+	if len(extra) > 0 {
+		rules := forwardRules(extra)
+		err := d.kernel.AllowForward(rules, links.ForwardAdd)
+		if errors.Is(err, links.ErrLegacyIptables) {
+			d.log.Warn("firewall exception not installed", "bridge", rules[0].Bridge, "err", err)
+			return nil
 		}
-		mode, nets = links.ForwardExact, pointers(all)
+		return err
 	}
-	err := d.kernel.AllowForward(forwardRules(nets), mode)
+	nets, err := d.networks()
+	if err != nil {
+		return err
+	}
+	err = d.kernel.AllowForward(forwardRules(pointers(nets)), links.ForwardExact)
 	if errors.Is(err, links.ErrLegacyIptables) {
-		d.log.Warn("firewall exception not installed", "err", err)
-		return nil
+		return nil // said when the networks were created
 	}
 	return err
 }
@@ -216,20 +220,11 @@ func pointers[T any](s []T) []*T {
 
 // SyncFirewall restores the firewall exception if something (a firewall
 // reload, `iptables -F`) removed or changed it. The daemon calls it
-// periodically; it writes only what differs. On a legacy iptables host it
-// stays silent: syncForward said so when the networks were set up.
+// periodically; it writes only what differs.
 func (d *Driver) SyncFirewall(ctx context.Context) error {
 	if err := d.lock(ctx); err != nil {
 		return err
 	}
 	defer d.unlock()
-	nets, err := d.networks()
-	if err != nil {
-		return err
-	}
-	err = d.kernel.AllowForward(forwardRules(pointers(nets)), links.ForwardExact)
-	if errors.Is(err, links.ErrLegacyIptables) {
-		return nil
-	}
-	return err
+	return d.syncForward()
 }

@@ -1,10 +1,8 @@
 package links
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/google/nftables"
 	"golang.org/x/sys/unix"
@@ -41,6 +39,13 @@ const (
 	ForwardExact
 )
 
+func (m ForwardMode) String() string {
+	if m == ForwardExact {
+		return "exact"
+	}
+	return "add"
+}
+
 // ErrLegacyIptables reports a host whose firewall uses the legacy iptables
 // backend, which the plugin cannot write to.
 var ErrLegacyIptables = errors.New("the host's firewall uses legacy iptables; add FORWARD ACCEPT rules for the plugin's bridges by hand")
@@ -75,7 +80,7 @@ func (k *Kernel) AllowForward(rules []ForwardRule, mode ForwardMode) error {
 	if err := flushElements(c, ops); err != nil {
 		return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
 	}
-	if !found && len(rules) > 0 && legacyIptables() {
+	if !found && len(rules) > 0 && legacyIptables(c.NetNS) {
 		return ErrLegacyIptables
 	}
 	return nil
@@ -123,10 +128,4 @@ func noNFTables(err error) bool {
 		}
 	}
 	return false
-}
-
-// legacyIptables reports tables of the legacy iptables backend in use.
-func legacyIptables() bool {
-	names, err := os.ReadFile("/proc/net/ip_tables_names")
-	return err == nil && len(bytes.TrimSpace(names)) > 0
 }

@@ -1,6 +1,7 @@
 package links_test
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
@@ -152,6 +153,30 @@ func TestForwardWithoutFirewallWritesNothing(t *testing.T) {
 	allow(t, k, links.ForwardAdd, bridge("vxbr-b"))
 	if rules := ns.Must(t, "nft", "list", "ruleset"); strings.TrimSpace(rules) != "" {
 		t.Errorf("no firewall here, yet the plugin wrote:\n%s", rules)
+	}
+}
+
+// A firewall of the legacy iptables backend is out of the plugin's reach:
+// it says so, and writes nothing to nftables.
+func TestForwardOnLegacyIptables(t *testing.T) {
+	ns := netnstest.New(t)
+	if out, err := exec.Command("iptables-legacy", "-V").CombinedOutput(); err != nil {
+		t.Fatalf("iptables-legacy is needed to play a legacy host: apt-get install iptables: %v %s", err, out)
+	}
+	ns.Must(t, "iptables-legacy", "-P", "FORWARD", "DROP")
+	k, err := links.NewAt(ns.Handle(), "vxlan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	for _, mode := range []links.ForwardMode{links.ForwardAdd, links.ForwardExact} {
+		if err := k.AllowForward([]links.ForwardRule{bridge("vxbr-a")}, mode); !errors.Is(err, links.ErrLegacyIptables) {
+			t.Errorf("mode %v on a legacy host: %v, want ErrLegacyIptables", mode, err)
+		}
+	}
+	allow(t, k, links.ForwardExact) // no bridge: nothing to say
+	if rules := ns.Must(t, "nft", "list", "ruleset"); strings.TrimSpace(rules) != "" {
+		t.Errorf("the plugin wrote to nftables on a legacy host:\n%s", rules)
 	}
 }
 
