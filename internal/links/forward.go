@@ -52,9 +52,9 @@ var ErrLegacyIptables = errors.New("the host's firewall uses legacy iptables; ad
 
 // AllowForward makes the filter tables accept the given bridges' traffic,
 // as mode says, and repairs whatever of the chain, its rules, its jump and
-// its maps is missing or altered. Both families change in one batch (one
-// commit: a deletion costs the kernel an RCU grace period). When
-// everything already matches it writes nothing.
+// its maps is missing or altered. Both families change in the same
+// batches (each commit that deletes costs the kernel an RCU grace period,
+// some 10 ms). When everything already matches it writes nothing.
 func (k *Kernel) AllowForward(rules []ForwardRule, mode ForwardMode) error {
 	if mode == ForwardAdd && len(rules) == 0 {
 		return nil

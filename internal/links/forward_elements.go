@@ -57,8 +57,8 @@ func addAll(maps [2]*nftables.Set, want keySet) []elementOp {
 }
 
 // elementDiff reads both maps and returns what makes them hold exactly
-// want: elements to delete (unwanted, or not an accept), then to add. A map
-// not in st is queued in this batch, and empty.
+// want: elements to delete, then to add. A map not in st is queued in this
+// batch, and empty.
 func elementDiff(c *nftables.Conn, st *forwardState, maps [2]*nftables.Set, want keySet) ([]elementOp, error) {
 	var dels, adds []elementOp
 	for i, m := range maps {
@@ -69,25 +69,29 @@ func elementDiff(c *nftables.Conn, st *forwardState, maps [2]*nftables.Set, want
 				return nil, err
 			}
 		}
-		var del []nftables.SetElement
-		missing := map[string]bool{}
-		for k := range want[i] {
-			if !have[k] {
-				missing[k] = true
-			}
-		}
-		for k, accepts := range have {
-			if !want[i][k] || !accepts {
-				del = append(del, nftables.SetElement{Key: []byte(k)})
-			}
-			if want[i][k] && !accepts {
-				missing[k] = true
-			}
-		}
+		del, add := diffKeys(have, want[i])
 		dels = append(dels, elementOp{m: m, del: true, elems: del})
-		adds = append(adds, elementOp{m: m, elems: accepting(missing)})
+		adds = append(adds, elementOp{m: m, elems: add})
 	}
 	return append(dels, adds...), nil
+}
+
+// diffKeys compares a map's keys (true: the verdict is accept) with the
+// keys wanted: unwanted elements and those with another verdict go, and
+// what is missing comes (back) with accept.
+func diffKeys(have, want map[string]bool) (del, add []nftables.SetElement) {
+	for k, accepts := range have {
+		if !accepts || !want[k] {
+			del = append(del, nftables.SetElement{Key: []byte(k)})
+		}
+	}
+	missing := map[string]bool{}
+	for k := range want {
+		if !have[k] {
+			missing[k] = true
+		}
+	}
+	return del, accepting(missing)
 }
 
 // mapKeys reads a map: each key, and whether its verdict is accept.

@@ -86,12 +86,12 @@ func (l forwardLayout) chainRules(maps [2]*nftables.Set) []ruleSpec {
 	}
 }
 
-// vmap loads the interface names keys into consecutive registers and
-// jumps to the verdict the map holds for them, if any.
+// vmap loads the packet's interface names (each into a 16-byte register
+// of its own) and takes the verdict the map holds for them, if any.
 func vmap(m *nftables.Set, keys ...expr.MetaKey) []expr.Any {
 	var exprs []expr.Any
 	for i, key := range keys {
-		exprs = append(exprs, &expr.Meta{Key: key, Register: uint32(1 + i)}) // a 16-byte register per name
+		exprs = append(exprs, &expr.Meta{Key: key, Register: uint32(1 + i)})
 	}
 	return append(exprs, &expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetName: m.Name, SetID: m.ID})
 }

@@ -214,6 +214,8 @@ func TestForwardRepairsDamage(t *testing.T) {
 		`nft add element ip filter VXLAN-PLUGIN-vxlan-bridges '{ "vxbr-stray" : accept }'`,
 		`nft delete element ip filter VXLAN-PLUGIN-vxlan-bridges '{ "vxbr-a" }'; nft add element ip filter VXLAN-PLUGIN-vxlan-bridges '{ "vxbr-a" : drop }'`,
 		"iptables-nft-save > /tmp/$$.rules && iptables-nft-restore < /tmp/$$.rules; rm -f /tmp/$$.rules",
+		// The layout of earlier versions: two rules per bridge.
+		"iptables-nft -F VXLAN-PLUGIN-vxlan; iptables-nft -A VXLAN-PLUGIN-vxlan -i vxbr-a -j ACCEPT; iptables-nft -A VXLAN-PLUGIN-vxlan -o vxbr-a -j ACCEPT",
 	} {
 		ns.Must(t, "sh", "-c", damage)
 		if exception(t, ns, "ip") == intact["ip"] {

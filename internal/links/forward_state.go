@@ -75,34 +75,16 @@ func jumpsTo(c *nftables.Conn, forward *nftables.Chain, chain string) ([]*nftabl
 // queueLayout queues whatever of the chain, its maps, its rules and its
 // jump is missing or altered, and returns the two maps (found or queued).
 func (st *forwardState) queueLayout(c *nftables.Conn, l forwardLayout) ([2]*nftables.Set, error) {
-	maps := l.mapSpecs(st.table)
-	rulesOK := true
-	for i, spec := range maps {
-		have := st.maps[spec.Name]
-		if have != nil && have.IsMap {
-			maps[i] = have
-			continue
-		}
-		rulesOK = false // rules written with the map: a stale lookup would block its removal
-		if st.chain != nil && len(st.rules) > 0 {
-			c.FlushChain(st.chain)
-			st.rules = nil
-		}
-		if have != nil { // not a verdict map: not what the rules need
-			c.DelSet(have)
-		}
-		if err := c.AddSet(spec, nil); err != nil {
-			return maps, fmt.Errorf("add map %s: %w", spec.Name, err)
-		}
+	maps, fresh, err := st.queueMaps(c, l)
+	if err != nil {
+		return maps, err
 	}
 	if st.chain == nil {
 		st.chain = c.AddChain(&nftables.Chain{Name: l.chain, Table: st.table})
 	}
 	want := l.chainRules(maps)
-	if !rulesOK || !sameRules(st.rules, want) {
-		if len(st.rules) > 0 {
-			c.FlushChain(st.chain)
-		}
+	if fresh || !sameRules(st.rules, want) {
+		st.queueFlush(c)
 		for _, r := range want {
 			c.AddRule(r.rule(st.chain))
 		}
@@ -111,6 +93,37 @@ func (st *forwardState) queueLayout(c *nftables.Conn, l forwardLayout) ([2]*nfta
 		c.AddRule(&nftables.Rule{Table: st.table, Chain: st.forward, Exprs: l.jumpExprs()})
 	}
 	return maps, nil
+}
+
+// queueMaps queues the maps that are missing, or replaced because they
+// are not verdict maps; fresh reports any, which the rules must look up
+// anew.
+func (st *forwardState) queueMaps(c *nftables.Conn, l forwardLayout) (maps [2]*nftables.Set, fresh bool, err error) {
+	maps = l.mapSpecs(st.table)
+	for i, spec := range maps {
+		have := st.maps[spec.Name]
+		if have != nil && have.IsMap {
+			maps[i] = have
+			continue
+		}
+		fresh = true
+		if have != nil {
+			st.queueFlush(c) // a set still looked up cannot go
+			c.DelSet(have)
+		}
+		if err := c.AddSet(spec, nil); err != nil {
+			return maps, fresh, fmt.Errorf("add map %s: %w", spec.Name, err)
+		}
+	}
+	return maps, fresh, nil
+}
+
+// queueFlush queues the removal of the chain's rules, if it has any.
+func (st *forwardState) queueFlush(c *nftables.Conn) {
+	if st.chain != nil && len(st.rules) > 0 {
+		c.FlushChain(st.chain)
+		st.rules = nil
+	}
 }
 
 // queueRemoval queues the removal of everything of the exception there is:
