@@ -4,7 +4,11 @@
 #   2. builds the static binary,
 #   3. unit and kernel (network namespace) tests,
 #   4. the tests needing kernel features this machine lacks, in a VM,
-#   5. end-to-end tests against a real, isolated dockerd.
+#   5. end-to-end tests against a real, isolated dockerd, once per engine in
+#      $E2E_ENGINES (default "debian newest": Debian's dockerd 20.10 and the
+#      newest engine, built once per machine by scripts/engines.sh).
+# `scripts/test.sh e2e` (make e2e) runs only 1, 2 and 5, e.g.
+#   make e2e E2E_ENGINES=newest
 # Any skipped test counts as a failure. The last line is "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,13 +84,38 @@ vm_tests() {
 	return "$rc"
 }
 
+# runs_on SCRIPT ENGINE: SCRIPT's "# engines: NAME..." header line names
+# ENGINE, or SCRIPT has none (it runs on every engine).
+runs_on() {
+	local want
+	want=$(sed -n 's/^# engines: //p' "$1" | head -n 1)
+	[[ -z $want || " $want " == *" $2 "* ]]
+}
+
+# e2e_suite ENGINE: the e2e scripts that run on ENGINE, each step named
+# after the engine and timed.
+e2e_suite() {
+	local engine=$1 t t0
+	for t in test/e2e/[0-9]*.sh; do
+		runs_on "$t" "$engine" || continue
+		t0=$SECONDS
+		step "e2e [$engine] $(basename "$t")" env E2E_ENGINE="$engine" bash "$t"
+		echo "# e2e [$engine] $(basename "$t"): $((SECONDS - t0)) s"
+	done
+}
+
 install_deps
 step build make build
-step "go tests" go_tests
-step "VM tests (ipvlan, 802.1Q, dummy)" vm_tests
-step "install (make install, systemd unit)" bash test/install/run.sh
-for t in test/e2e/[0-9]*.sh; do
-	step "e2e $(basename "$t")" bash "$t"
+if [[ ${1:-} != e2e ]]; then
+	step "go tests" go_tests
+	step "VM tests (ipvlan, 802.1Q, dummy)" vm_tests
+	step "install (make install, systemd unit)" bash test/install/run.sh
+fi
+# The newest engine, its runc and CLI, and Compose (used on every engine):
+# built the first time on a machine (about 10 minutes), then reused.
+step "engines: newest dockerd, runc, docker CLI, Compose" ./scripts/engines.sh
+for engine in ${E2E_ENGINES:-debian newest}; do
+	e2e_suite "$engine"
 done
 echo "$passed passed, $failed failed"
 ((failed == 0))
