@@ -19,6 +19,14 @@ unit: ## unit and kernel (namespace) tests; root
 test: ## the whole suite on a fresh machine: installs what it needs
 	./scripts/test.sh
 
+# The engines the e2e suite runs on, in `make test` and `make e2e`: debian
+# (Debian's dockerd 20.10) and newest (scripts/engines.sh).
+E2E_ENGINES ?= debian newest
+export E2E_ENGINES
+.PHONY: e2e
+e2e: ## the end-to-end suite only, on each of E2E_ENGINES (make e2e E2E_ENGINES=newest); root
+	./scripts/test.sh e2e
+
 bench: build ## performance figures (printed, not asserted); root
 	./scripts/bench.sh
 
