@@ -70,6 +70,9 @@ type Driver struct {
 	// viewApplied: every clustered segment has been brought in line with
 	// the control plane's first full view (guarded by the lock).
 	viewApplied bool
+	// legacyWarned: the host's legacy iptables was reported once (guarded
+	// by the lock); repeating it every check would bury the logs.
+	legacyWarned bool
 }
 
 // New returns a driver. Call Reconcile before serving requests.

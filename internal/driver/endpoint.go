@@ -32,7 +32,7 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 		}
 	}
 	if n.Config.Mode == ModeBridge {
-		if err := d.syncForward(); err != nil { // e.g. dockerd set up its firewall after our start
+		if err := d.syncForward(n); err != nil { // e.g. dockerd set up its firewall after our start
 			d.log.Warn("firewall exception for the bridges", "err", err)
 		}
 	}

@@ -179,22 +179,22 @@ func gateways(n *network) []*net.IPNet {
 // A host on legacy iptables, where the plugin cannot write, gets a warning
 // when a network's bridge is set up: once per network, not at every check.
 func (d *Driver) syncForward(extra ...*network) error {
+	var err error
 	if len(extra) > 0 {
-		rules := forwardRules(extra)
-		err := d.kernel.AllowForward(rules, links.ForwardAdd)
-		if errors.Is(err, links.ErrLegacyIptables) {
-			d.log.Warn("firewall exception not installed", "bridge", rules[0].Bridge, "err", err)
-			return nil
+		err = d.kernel.AllowForward(forwardRules(extra), links.ForwardAdd)
+	} else {
+		nets, lerr := d.networks()
+		if lerr != nil {
+			return lerr
 		}
-		return err
+		err = d.kernel.AllowForward(forwardRules(pointers(nets)), links.ForwardExact)
 	}
-	nets, err := d.networks()
-	if err != nil {
-		return err
-	}
-	err = d.kernel.AllowForward(forwardRules(pointers(nets)), links.ForwardExact)
 	if errors.Is(err, links.ErrLegacyIptables) {
-		return nil // said when the networks were created
+		if !d.legacyWarned {
+			d.log.Warn("firewall exception not installed: add the rules by hand (README, Firewall)", "err", err)
+			d.legacyWarned = true
+		}
+		return nil
 	}
 	return err
 }
