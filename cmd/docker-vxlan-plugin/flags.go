@@ -75,8 +75,8 @@ func parseFlags(args []string) (options, error) {
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("--log-format %q: want text or json", o.logFormat)
 	}
-	if o.name == "" || filepath.Base(o.name) != o.name {
-		return o, fmt.Errorf("--name %q: want a plain name", o.name)
+	if !validDriverName(o.name) {
+		return o, fmt.Errorf("--name %q: want 1 to %d letters, digits, '.', '_' or '-' (it names the socket, the ownership marks and the firewall chain)", o.name, maxDriverName)
 	}
 	if len(o.vtepDev) > 15 || strings.ContainsAny(o.vtepDev, "/: \t") {
 		return o, fmt.Errorf("--vtepdev %q: want an interface name of at most 15 characters", o.vtepDev)
@@ -149,4 +149,20 @@ func (e *etcdOptions) parse(endpoints, name string) error {
 		return fmt.Errorf("--node-name %q: want at most 63 characters, no '/' or spaces", e.nodeName)
 	}
 	return nil
+}
+
+// maxDriverName keeps an ownership mark (with a 64-character ID) within the
+// kernel's 128-byte interface alias.
+const maxDriverName = 32
+
+func validDriverName(name string) bool {
+	if name == "" || len(name) > maxDriverName || name == "." || name == ".." {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

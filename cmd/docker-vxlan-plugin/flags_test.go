@@ -43,6 +43,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--scope", "cluster"}, "--scope"},
 		{[]string{"--log-format", "xml"}, "--log-format"},
 		{[]string{"--name", "a/b"}, "--name"},
+		{[]string{"--name", "vx%d"}, "--name"},
+		{[]string{"--name", "a b"}, "--name"},
+		{[]string{"--name", strings.Repeat("x", 33)}, "--name"},
 		{[]string{"--vtepdev", "much-too-long-name0"}, "--vtepdev"},
 		{[]string{"extra"}, "extra"},
 	} {

@@ -2,6 +2,7 @@ package links
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/google/nftables"
@@ -50,13 +51,23 @@ func (k *Kernel) forwardLayout() forwardLayout {
 	return forwardLayout{chain: chain, bridges: chain + "-bridges", internal: chain + "-internal"}
 }
 
-// forwardChain names the chain of this driver (iptables allows 28 chars).
+// forwardChain names the chain of this driver. iptables allows 28
+// characters; a longer driver name is cut and a hash of the whole name
+// appended, so two instances never share a chain (cutting alone made
+// vxlaninstanceaa1 and vxlaninstanceaa2 rewrite each other's rules).
 func (k *Kernel) forwardChain() string {
-	name := "VXLAN-PLUGIN-" + k.driver
-	if len(name) > 28 {
-		name = name[:28]
+	return forwardChainName(k.driver)
+}
+
+func forwardChainName(driver string) string {
+	const prefix, max = "VXLAN-PLUGIN-", 28
+	if name := prefix + driver; len(name) <= max {
+		return name
 	}
-	return name
+	h := fnv.New32a()
+	h.Write([]byte(driver))
+	suffix := fmt.Sprintf("-%08x", h.Sum32())
+	return prefix + driver[:max-len(prefix)-len(suffix)] + suffix
 }
 
 // mapSpecs are the two maps, bridges first. Names are strings in host
