@@ -21,6 +21,7 @@ import (
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/metrics"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/protocol"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/store"
+	"golang.org/x/net/netutil"
 )
 
 const pluginDir = "/run/docker/plugins"
@@ -115,7 +116,7 @@ func run(o options, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if o.metrics != "" {
-		stopMetrics, err := serveMetrics(o.metrics, m, log)
+		stopMetrics, err := serveMetrics(o.metrics, m.Handler(), defaultMetricsLimits, log)
 		if err != nil {
 			return err
 		}
@@ -170,16 +171,31 @@ func keepFirewall(ctx context.Context, d *driver.Driver, log *slog.Logger) {
 	}
 }
 
+// metricsLimits keep the metrics listener from being held open: a scraper
+// needs one connection and answers within seconds.
+type metricsLimits struct {
+	maxConns int
+	timeout  time.Duration // to read a request's header, write a response, or idle
+}
+
+var defaultMetricsLimits = metricsLimits{maxConns: 16, timeout: 10 * time.Second}
+
 // serveMetrics starts the /metrics and /healthz listener; the returned
 // function stops it.
-func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (func(), error) {
+func serveMetrics(addr string, h http.Handler, lim metricsLimits, log *slog.Logger) (func(), error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: lim.timeout,
+		ReadTimeout:       lim.timeout,
+		WriteTimeout:      lim.timeout,
+		IdleTimeout:       lim.timeout,
+	}
 	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(netutil.LimitListener(l, lim.maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics listener", "err", err)
 		}
 	}()
