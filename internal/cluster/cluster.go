@@ -92,9 +92,10 @@ func New(cfg Config, log *slog.Logger) (*Cluster, error) {
 	}, nil
 }
 
-// Close closes the etcd client. It does not revoke the lease: after a
-// plugin restart the host republishes under a new lease before the old
-// one expires, so other hosts never drop its endpoints.
+// Close closes the etcd client; call it once Run has returned. It does
+// not revoke the lease: after a plugin restart the host republishes under
+// a new lease before the old one expires, so other hosts never drop its
+// endpoints; if it does not come back, they do within the TTL.
 func (c *Cluster) Close() error { return c.cli.Close() }
 
 // Node is this host's name in the cluster.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,7 +56,7 @@ func (c *Cluster) Status() Status {
 	defer c.mu.Unlock()
 	s := Status{
 		Node:       c.cfg.Node,
-		Endpoints:  c.cfg.Endpoints,
+		Endpoints:  slices.Clone(c.cfg.Endpoints),
 		Connected:  c.link.state == linkUp,
 		LeaseID:    int64(c.link.lease),
 		Revision:   c.link.rev,

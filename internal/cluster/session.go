@@ -190,21 +190,17 @@ func (c *Cluster) apply(events []*clientv3.Event) {
 		}
 		if ev.Type == clientv3.EventTypeDelete {
 			changed = append(changed, c.view.remove(k, raw))
+		} else if vni, err := c.view.put(k, raw, ev.Kv.Value, clientv3.LeaseID(ev.Kv.Lease)); err != nil {
+			c.log.Warn("skipping unreadable key", "key", raw, "error", err)
 		} else {
-			vni, err := c.view.put(k, raw, ev.Kv.Value, clientv3.LeaseID(ev.Kv.Lease))
-			if err != nil {
-				c.log.Warn("skipping unreadable key", "key", raw, "error", err)
-				continue
-			}
 			changed = append(changed, vni)
 		}
-		if k.node != c.cfg.Node {
-			continue
+		if k.node == c.cfg.Node {
+			if want == nil {
+				want = c.desiredKeysLocked()
+			}
+			rewrite = rewrite || c.ownEventUnwantedLocked(ev, want)
 		}
-		if want == nil {
-			want = c.desiredKeysLocked()
-		}
-		rewrite = rewrite || c.ownEventUnwantedLocked(ev, want)
 	}
 	c.mu.Unlock()
 	c.notes.add(changed...)

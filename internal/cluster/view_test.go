@@ -354,3 +354,36 @@ func TestSeveralEndpoints(t *testing.T) {
 		t.Errorf("status with one endpoint of two down: %+v", st)
 	}
 }
+
+// etcd replaced by an empty one (data lost, revisions from 1 again): every
+// host registers and publishes again, and sees the others.
+func TestEtcdDataLost(t *testing.T) {
+	t.Parallel()
+	s := startEtcd(t)
+	a, b := startNode(t, s.Endpoint(), "a"), startNode(t, s.Endpoint(), "b")
+	a.waitConnected(t)
+	b.waitConnected(t)
+	a.Join(42, ip("192.0.2.1"))
+	b.Join(42, ip("192.0.2.2"))
+	for i, n := range []*node{a, b} {
+		ep := endpoint("ep-"+n.Node(), 42, fmt.Sprintf("192.0.2.%d", i+1), fmt.Sprintf("02:42:0a:2a:00:%02x", i+2), fmt.Sprintf("10.42.0.%d", i+2))
+		if err := n.Publish(ctxT(t), ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remoteIs(t, a, 42, "ep-b")
+	remoteIs(t, b, 42, "ep-a")
+	lease := a.Status().LeaseID
+
+	s.Wipe()
+	eventually(t, 5*time.Second, "a registered in the empty etcd", func() bool {
+		out := s.Ctl("get", testPrefix+"/endpoints/42/a/ep-a", "--print-value-only")
+		return strings.Contains(out, "02:42:0a:2a:00:02")
+	})
+	remoteIs(t, b, 42, "ep-a")
+	remoteIs(t, a, 42, "ep-b")
+	peersAre(t, a, 42, "192.0.2.2")
+	if got := a.Status().LeaseID; got == lease {
+		t.Errorf("lease %x kept though etcd lost it", got)
+	}
+}

@@ -113,6 +113,19 @@ func (s *Server) Restart() {
 	}
 }
 
+// Wipe stops etcd and starts an empty one on the same ports, as if its
+// data were lost.
+func (s *Server) Wipe() {
+	s.t.Helper()
+	s.Stop()
+	if err := os.RemoveAll(s.dataDir()); err != nil {
+		s.t.Fatalf("wipe etcd data: %v", err)
+	}
+	if err := s.start(); err != nil {
+		s.t.Fatalf("start etcd again: %v", err)
+	}
+}
+
 // Ctl runs etcdctl against this server and returns its output; a failure
 // fails the test.
 func (s *Server) Ctl(args ...string) string {
