@@ -3,7 +3,6 @@ package links
 import (
 	"bytes"
 	"os"
-	"runtime"
 
 	"github.com/vishvananda/netns"
 )
@@ -16,27 +15,12 @@ func legacyIptables(nsFD int) bool {
 	if nsFD == 0 {
 		return hasLegacyTables("/proc/net/ip_tables_names")
 	}
-	found := make(chan bool, 1)
-	go func() {
-		// Locked and never unlocked unless switched back: a thread left
-		// in the wrong namespace ends with this goroutine.
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			found <- false
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(netns.NsHandle(nsFD)); err != nil {
-			found <- false
-			return
-		}
-		found <- hasLegacyTables("/proc/thread-self/net/ip_tables_names")
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	return <-found
+	found := false
+	_ = inNetns(netns.NsHandle(nsFD), func() error {
+		found = hasLegacyTables("/proc/thread-self/net/ip_tables_names")
+		return nil
+	})
+	return found
 }
 
 func hasLegacyTables(path string) bool {
