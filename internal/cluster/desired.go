@@ -84,16 +84,26 @@ func (c *Cluster) Withdraw(ctx context.Context, id string) error {
 		return fmt.Errorf("endpoint ID %q: must be non-empty and without '/'", id)
 	}
 	c.mu.Lock()
+	prev, had := c.desired.endpoints[id]
 	delete(c.desired.endpoints, id)
 	c.mu.Unlock()
 	return c.writeNow(ctx, "withdraw endpoint "+id, func(clientv3.LeaseID) ([]clientv3.Op, error) {
-		var ops []clientv3.Op
+		// Its key as published, which the watch may not have shown yet,
+		// and any other the view holds (an earlier process's).
+		keys := map[string]bool{}
+		if had {
+			keys[c.keys.endpoint(prev.VNI, c.cfg.Node, id)] = true
+		}
 		c.mu.Lock()
-		defer c.mu.Unlock()
 		for vni, nodes := range c.view.endpoints {
 			if _, ok := nodes[c.cfg.Node][id]; ok {
-				ops = append(ops, clientv3.OpDelete(c.keys.endpoint(vni, c.cfg.Node, id)))
+				keys[c.keys.endpoint(vni, c.cfg.Node, id)] = true
 			}
+		}
+		c.mu.Unlock()
+		var ops []clientv3.Op
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			ops = append(ops, clientv3.OpDelete(k))
 		}
 		return ops, nil
 	})

@@ -387,3 +387,27 @@ func TestEtcdDataLost(t *testing.T) {
 		t.Errorf("lease %x kept though etcd lost it", got)
 	}
 }
+
+// Withdraw right after Publish, before the watch has shown the key: the
+// key is gone when Withdraw returns.
+func TestWithdrawRightAfterPublish(t *testing.T) {
+	t.Parallel()
+	s := startEtcd(t)
+	a := startNode(t, s.Endpoint(), "a")
+	a.waitConnected(t)
+	raw := rawClient(t, s.Endpoint())
+	ctx := ctxT(t)
+	for i := range 20 {
+		id := fmt.Sprintf("ep-%d", i)
+		if err := a.Publish(ctx, endpoint(id, 42, "192.0.2.1", "02:42:0a:2a:00:02", "10.42.0.2")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Withdraw(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := raw.Get(ctx, testPrefix+"/endpoints/42/a/"+id)
+		if err != nil || len(resp.Kvs) != 0 {
+			t.Fatalf("endpoint %s after Withdraw returned: %v, %v", id, resp.Kvs, err)
+		}
+	}
+}
