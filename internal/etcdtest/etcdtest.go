@@ -59,7 +59,7 @@ func start(t testing.TB, scheme string, flags []string, tlsConfig *tls.Config, c
 			t.Fatalf("etcd binary not found in PATH (install Debian's etcd-server: apt-get install etcd-server, or set ETCD_BIN): %v", err)
 		}
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), scheme: scheme, flags: flags, tls: tlsConfig, ctlFlags: ctlFlags}
+	s := &Server{t: t, bin: bin, dir: dataRoot(t), scheme: scheme, flags: flags, tls: tlsConfig, ctlFlags: ctlFlags}
 	t.Cleanup(s.Kill)
 	// Free ports are found by binding and releasing them; another process
 	// may take one in between, so a start that fails is retried on new ones.
@@ -225,6 +225,19 @@ func (s *Server) logTail() string {
 		data = data[len(data)-max:]
 	}
 	return string(data)
+}
+
+// dataRoot is a directory for etcd's data, removed when the test ends. It
+// is in memory (/dev/shm) where there is one: etcd fsyncs every write, and
+// on a busy CI disk a test would time its fsyncs rather than the code.
+func dataRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "etcdtest-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }
 
 // freeAddr returns a loopback host:port nothing listens on right now.
