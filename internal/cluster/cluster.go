@@ -38,9 +38,10 @@ type Cluster struct {
 	flush    chan struct{} // desired state changed; reconcile it
 	ready    chan struct{} // the connection to etcd became ready
 
-	// writeMu orders the writes of this host's lease-bound keys, so a
-	// reconcile never undoes a newer Publish or Withdraw.
-	writeMu sync.Mutex
+	// writing orders the writes of this host's lease-bound keys, so a
+	// reconcile never undoes a newer Publish or Withdraw. A channel, not
+	// a mutex: waiting for it ends with the caller's context.
+	writing chan struct{}
 
 	mu      sync.Mutex // guards the fields below
 	desired desired
@@ -86,6 +87,7 @@ func New(cfg Config, log *slog.Logger) (*Cluster, error) {
 		notes:    newNotifier(),
 		flush:    make(chan struct{}, 1),
 		ready:    make(chan struct{}, 1),
+		writing:  make(chan struct{}, 1),
 		desired:  newDesired(),
 		view:     newView(cfg.Node),
 		link:     link{changed: make(chan struct{})},

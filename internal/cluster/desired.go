@@ -119,8 +119,11 @@ func (c *Cluster) writeNow(ctx context.Context, what string, build func(clientv3
 		c.requestFlush()
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
+	if err := c.lockWrites(octx); err != nil {
+		c.requestFlush()
+		return c.etcdErr(what, err)
+	}
+	defer c.unlockWrites()
 	c.mu.Lock()
 	lease := c.link.lease
 	c.mu.Unlock()
@@ -164,8 +167,10 @@ func (c *Cluster) desiredKeysLocked() map[string]string {
 // the current lease, then revokes the lease it replaced. Keys under a
 // lease of an earlier process are left to expire with it.
 func (c *Cluster) reconcile(ctx context.Context) error {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
+	if err := c.lockWrites(ctx); err != nil {
+		return err
+	}
+	defer c.unlockWrites()
 	c.mu.Lock()
 	lease, retired := c.link.lease, c.link.retired
 	ops := reconcileOps(c.desiredKeysLocked(), c.view.own, lease)
@@ -193,6 +198,19 @@ func (c *Cluster) reconcile(ctx context.Context) error {
 	}
 	return nil
 }
+
+// lockWrites takes the right to write this host's lease-bound keys, or
+// gives up when ctx ends.
+func (c *Cluster) lockWrites(ctx context.Context) error {
+	select {
+	case c.writing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Cluster) unlockWrites() { <-c.writing }
 
 // reconcileOps are the writes that turn own (as etcd holds it) into want
 // under lease.
