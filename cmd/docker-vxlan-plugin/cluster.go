@@ -59,6 +59,22 @@ func dialCluster(e etcdOptions, node string, log *slog.Logger) (*cluster.Cluster
 	return cluster.New(cfg, log)
 }
 
+// startCluster runs the control plane beside the driver; the returned
+// function stops it and closes its client once it has stopped.
+func startCluster(ctx context.Context, c *cluster.Cluster, h cluster.Handler) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx, h)
+	}()
+	return func() {
+		cancel()
+		<-done
+		_ = c.Close()
+	}
+}
+
 // bucketCluster holds this host's generated node name.
 const bucketCluster = "cluster"
 

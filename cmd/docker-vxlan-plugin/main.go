@@ -93,7 +93,6 @@ func run(o options, log *slog.Logger) error {
 	defer alloc.Close()
 	dcfg := driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev, KeepOrphans: recovered != nil, UnderlayHints: addr.hints}
 	if addr.cluster != nil {
-		defer addr.cluster.Close()
 		dcfg.Cluster = controlPlane{addr.cluster}
 	}
 	d := driver.New(dcfg, k, st, log)
@@ -125,7 +124,8 @@ func run(o options, log *slog.Logger) error {
 	go keepFirewall(ctx, d, log)
 	if addr.cluster != nil {
 		log.Info("cluster mode", "node", addr.cluster.Node(), "etcd", o.etcd.endpoints, "prefix", o.etcd.prefix)
-		go addr.cluster.Run(ctx, d)
+		stopCluster := startCluster(ctx, addr.cluster, d)
+		defer stopCluster()
 	}
 	return serve(ctx, o, d, inspector{d: d, alloc: alloc, cluster: addr.cluster, st: st}, m, log)
 }
