@@ -112,7 +112,7 @@ if [[ ${1:-} != e2e ]]; then
 	step "install (make install, systemd unit)" bash test/install/run.sh
 fi
 # The newest engine, its runc and CLI, and Compose (used on every engine):
-# built the first time on a machine (about 10 minutes), then reused.
+# built the first time on a machine (about 7 minutes), then reused.
 step "engines: newest dockerd, runc, docker CLI, Compose" ./scripts/engines.sh
 for engine in ${E2E_ENGINES:-debian newest}; do
 	e2e_suite "$engine"

@@ -193,7 +193,7 @@ _e2e_engine() {
 
 # _e2e_engine_builds: set DOCKERD, RUNC, DOCKER_CLI and COMPOSE to the
 # builds of scripts/engines.sh (which builds them the first time on a
-# machine, about 10 minutes).
+# machine, about 7 minutes).
 _e2e_engine_builds() {
 	local env
 	env=$("$ROOT/scripts/engines.sh" env) || die "scripts/engines.sh failed"
