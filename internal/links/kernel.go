@@ -16,6 +16,7 @@ type Kernel struct {
 	h      *netlink.Handle
 	nft    func() (*nftables.Conn, error) // a netfilter connection in the same namespace
 	driver string
+	ns     netns.NsHandle // the namespace of NewAt; -1 for the caller's own
 }
 
 // New returns a Kernel working in the caller's current network namespace,
@@ -26,7 +27,7 @@ func New(driver string) (*Kernel, error) {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
 	nft := func() (*nftables.Conn, error) { return nftables.New() }
-	return &Kernel{h: h, nft: nft, driver: driver}, nil
+	return &Kernel{h: h, nft: nft, driver: driver, ns: -1}, nil
 }
 
 // NewAt returns a Kernel working in the network namespace ns.
@@ -36,7 +37,7 @@ func NewAt(ns netns.NsHandle, driver string) (*Kernel, error) {
 		return nil, fmt.Errorf("open netlink in namespace: %w", err)
 	}
 	nft := func() (*nftables.Conn, error) { return nftables.New(nftables.WithNetNSFd(int(ns))) }
-	return &Kernel{h: h, nft: nft, driver: driver}, nil
+	return &Kernel{h: h, nft: nft, driver: driver, ns: ns}, nil
 }
 
 // Close releases the netlink sockets.
