@@ -15,7 +15,9 @@ func TestEnableIPv4ForwardingInItsNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	read := func(n *netnstest.NS) string { return strings.TrimSpace(n.Must(t, "sysctl", "-n", "net.ipv4.ip_forward")) }
+	read := func(n *netnstest.NS) string {
+		return strings.TrimSpace(n.Must(t, "sysctl", "-n", "net.ipv4.ip_forward"))
+	}
 	if read(ns) != "0" {
 		t.Fatalf("a new namespace forwards already")
 	}
