@@ -151,26 +151,27 @@ func (d *Driver) withdrawEndpoint(n *network, e *endpoint) {
 // changed: the flood lists, static FDB entries and host neighbour entries
 // of the networks on that VNI are brought in line.
 func (d *Driver) SegmentChanged(vni int) {
-	if err := d.lock(context.Background()); err != nil {
-		return
-	}
-	defer d.unlock()
-	nets, err := d.networks()
+	x, err := d.records()
 	if err != nil {
 		d.log.Error("segment changed", "vni", vni, "err", err)
 		return
 	}
+	nets := x.onVNI(vni)
 	// The first notice after the control plane has read the cluster
 	// brings every segment in line: entries of hosts that went away while
 	// the plugin was down concern segments no notice names.
-	all := !d.viewApplied && d.cfg.Cluster.HasView()
-	d.viewApplied = d.viewApplied || all
-	for i := range nets {
-		if n := &nets[i]; d.clustered(n) && (all || n.Config.VXLAN.VNI == vni) {
+	if d.cfg.Cluster.HasView() && d.viewApplied.CompareAndSwap(false, true) {
+		nets = x.claimed()
+	}
+	for _, c := range nets {
+		if !d.clustered(c) {
+			continue
+		}
+		d.withRecorded(c.ID, func(n *network) { // serialised with the network's requests
 			if err := d.syncSegment(n); err != nil {
 				d.log.Warn("bring segment entries in line", "network", shortID(n.ID), "vni", vni, "err", err)
 			}
-		}
+		})
 	}
 }
 

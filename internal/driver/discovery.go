@@ -15,12 +15,12 @@ const bucketNodes = "nodes"
 // joins the flood list of every VXLAN network: the swarm is one of the
 // segment's membership sources, beside the configured Peers.
 func (d *Driver) DiscoverNew(ctx context.Context, node NodeDiscovery) error {
-	return d.onNode(ctx, node, func(ip net.IP) error {
+	return d.onNode(ctx, node, func(x *index, ip net.IP) error {
 		if err := d.store.Put(bucketNodes, ip.String(), node); err != nil {
 			return fmt.Errorf("record node %s: %w", ip, err)
 		}
+		x.addNode(ip)
 		d.log.Info("swarm node joined the flood lists", "address", ip)
-		d.syncFloodLists(ip)
 		return nil
 	})
 }
@@ -28,29 +28,39 @@ func (d *Driver) DiscoverNew(ctx context.Context, node NodeDiscovery) error {
 // DiscoverDelete removes a departed node from the flood lists, except where
 // another source (the network's own Peers, the cluster) still names it.
 func (d *Driver) DiscoverDelete(ctx context.Context, node NodeDiscovery) error {
-	return d.onNode(ctx, node, func(ip net.IP) error {
+	return d.onNode(ctx, node, func(x *index, ip net.IP) error {
 		if err := d.store.Delete(bucketNodes, ip.String()); err != nil {
 			return fmt.Errorf("forget node %s: %w", ip, err)
 		}
+		x.removeNode(ip)
 		d.log.Info("swarm node left the flood lists", "address", ip)
-		d.syncFloodLists(ip)
 		return nil
 	})
 }
 
-// onNode applies a node notice about another node under the lock. Docker
-// does not resend a lost notice, so it waits for the lock as long as it
-// takes, even past the request's timeout.
-func (d *Driver) onNode(ctx context.Context, node NodeDiscovery, apply func(net.IP) error) error {
+// onNode records a notice about another node, then brings the flood lists
+// in line. Docker does not resend a lost notice, so it waits for the
+// node's lock as long as it takes, even past the request's timeout.
+func (d *Driver) onNode(ctx context.Context, node NodeDiscovery, record func(*index, net.IP) error) error {
 	ip, err := nodeIP(node)
 	if err != nil || node.Self {
 		return err
 	}
-	if err := d.lock(context.WithoutCancel(ctx)); err != nil {
+	x, err := d.records()
+	if err != nil {
 		return err
 	}
-	defer d.unlock()
-	return apply(ip)
+	unlock, err := d.nets.lock(context.WithoutCancel(ctx), "node/"+ip.String())
+	if err != nil {
+		return err
+	}
+	err = record(x, ip)
+	unlock()
+	if err != nil {
+		return err
+	}
+	d.syncFloodLists(ctx, x, ip)
+	return nil
 }
 
 func nodeIP(node NodeDiscovery) (net.IP, error) {
@@ -62,21 +72,48 @@ func nodeIP(node NodeDiscovery) (net.IP, error) {
 }
 
 // syncFloodLists brings in line the flood list of every network that could
-// take the node at ip, logging failures: one network's trouble must not
-// keep the node out of the others.
-func (d *Driver) syncFloodLists(ip net.IP) {
-	nets, err := d.networks()
+// take the node at ip, each under its own lock, logging failures: one
+// network's trouble must not keep the node out of the others. Networks
+// being created count: their flood list may predate the notice. When the
+// request's time runs out first (a network stuck on a slow kernel call),
+// the rest is done in the background: the notice is recorded, and is never
+// dropped.
+func (d *Driver) syncFloodLists(ctx context.Context, x *index, ip net.IP) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, c := range x.claimed() {
+			if floodsTo(c, ip) {
+				d.withRecorded(c.ID, func(n *network) {
+					if err := d.syncSegment(n); err != nil {
+						d.log.Warn("update flood list", "network", shortID(n.ID), "node", ip, "err", err)
+					}
+				})
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		d.log.Warn("flood lists still being brought in line in the background", "node", ip, "err", ctx.Err())
+	}
+}
+
+// withRecorded runs fn on network id under its lock, waiting as long as it
+// takes, if the network is recorded by then (its create may have failed,
+// or it was deleted meanwhile).
+func (d *Driver) withRecorded(id string, fn func(*network)) {
+	x, err := d.records()
 	if err != nil {
-		d.log.Error("update flood lists", "node", ip, "err", err)
 		return
 	}
-	for i := range nets {
-		if !floodsTo(&nets[i], ip) {
-			continue
-		}
-		if err := d.syncSegment(&nets[i]); err != nil {
-			d.log.Warn("update flood list", "network", shortID(nets[i].ID), "node", ip, "err", err)
-		}
+	unlock, err := d.lockNetwork(context.Background(), id)
+	if err != nil {
+		return
+	}
+	defer unlock()
+	if n := x.network(id); n != nil {
+		fn(n)
 	}
 }
 
@@ -96,17 +133,12 @@ func floodsTo(n *network, ip net.IP) bool {
 
 // nodePeers lists the swarm nodes Docker announced.
 func (d *Driver) nodePeers() []net.IP {
-	nodes, err := listAll[NodeDiscovery](d.store, bucketNodes)
+	x, err := d.records()
 	if err != nil {
 		d.log.Warn("read swarm nodes", "err", err)
+		return nil
 	}
-	var ips []net.IP
-	for _, n := range nodes {
-		if ip := net.ParseIP(n.Address); ip != nil {
-			ips = append(ips, ip)
-		}
-	}
-	return ips
+	return x.nodeList()
 }
 
 // floodPeers is a network's flood list: who else is on its segment, from

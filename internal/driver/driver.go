@@ -5,9 +5,10 @@ package driver
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
@@ -15,7 +16,7 @@ import (
 // Kernel is the kernel plumbing the driver needs; *links.Kernel implements it.
 type Kernel interface {
 	EnsureBridge(links.BridgeSpec) error
-	EnsureVxlan(links.VxlanSpec) error
+	EnsureVxlanLink(links.VxlanSpec) error
 	EnsureVeth(links.VethSpec) error
 	EnsureVlan(spec links.VlanSpec, mayCreate bool) (created bool, err error)
 	SetFloodPeers(name string, peers []net.IP) error
@@ -26,10 +27,11 @@ type Kernel interface {
 	EnsureIpvlan(spec links.ChildSpec, mode, flag string) error
 	LinkMTU(name string) (int, error)
 	DeleteOwned(name string, role links.Role, id string) error
-	ListOwned() ([]links.Owned, error)
+	Snapshot() (*links.Snapshot, error)
 	AddAddrs(name string, addrs []*net.IPNet) error
 	AllowForward(rules []links.ForwardRule, mode links.ForwardMode) error
-	FindUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
+	WithdrawForward(rules []links.ForwardRule) error
+	LookupUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
 	Exists(name string) bool
 	Owner(name string) (links.Mark, bool)
 	LinkState(name string, role links.Role, id string) links.State
@@ -59,43 +61,47 @@ type Config struct {
 	UnderlayHints []net.IP
 }
 
-// Driver implements the network driver. One lock serialises all operations:
-// they are short netlink exchanges, and Docker sends few at a time.
+// Driver implements the network driver. Requests on one network are
+// serialised by that network's lock; requests on different networks run
+// at once. What all networks share is held briefly: the index (its own
+// lock, never held across a kernel call) and the firewall exception.
 type Driver struct {
-	sem    chan struct{} // the lock: a channel, so waiting for it can be cancelled
 	cfg    Config
 	kernel Kernel
 	store  Store
 	log    *slog.Logger
+	nets   *keyedLocks   // per network, and per 802.1Q parent networks share
+	fw     chan struct{} // the firewall exception's lock: a channel, so waiting can be cancelled
+	// records loads the index from the store at first use.
+	records func() (*index, error)
 	// viewApplied: every clustered segment has been brought in line with
-	// the control plane's first full view (guarded by the lock).
-	viewApplied bool
+	// the control plane's first full view.
+	viewApplied atomic.Bool
 	// legacyWarned: the host's legacy iptables was reported once (guarded
-	// by the lock); repeating it every check would bury the logs.
+	// by fw); repeating it every check would bury the logs.
 	legacyWarned bool
 }
 
 // New returns a driver. Call Reconcile before serving requests.
 func New(cfg Config, k Kernel, s Store, log *slog.Logger) *Driver {
-	return &Driver{sem: make(chan struct{}, 1), cfg: cfg, kernel: k, store: s, log: log}
+	d := &Driver{cfg: cfg, kernel: k, store: s, log: log, nets: newKeyedLocks(), fw: make(chan struct{}, 1)}
+	d.records = sync.OnceValues(func() (*index, error) { return loadIndex(s) })
+	return d
 }
 
-// lock takes the driver's lock unless ctx ends first: a request Docker has
-// given up on must not go on to create links nobody would delete.
-func (d *Driver) lock(ctx context.Context) error {
-	select {
-	case d.sem <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("gave up waiting for earlier requests: %w", ctx.Err())
-	}
-	if err := ctx.Err(); err != nil {
-		d.unlock()
-		return fmt.Errorf("request abandoned: %w", err)
-	}
-	return nil
+// lockNetwork takes the lock of network id unless ctx ends first.
+func (d *Driver) lockNetwork(ctx context.Context, id string) (unlock func(), err error) {
+	return d.nets.lock(ctx, "network/"+id)
 }
 
-func (d *Driver) unlock() { <-d.sem }
+// lockParent takes the lock of an 802.1Q parent the plugin may create or
+// delete: the networks sharing it must not race to do so.
+func (d *Driver) lockParent(ctx context.Context, n *network) (unlock func(), err error) {
+	if _, _, isVlan := n.Config.vlanID(); !isVlan {
+		return func() {}, nil
+	}
+	return d.nets.lock(ctx, "parent/"+n.Config.Parent)
+}
 
 // Capabilities reports the scope configured on the command line.
 func (d *Driver) Capabilities() Capabilities {

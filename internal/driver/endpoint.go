@@ -17,41 +17,61 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 	if err := ValidID("endpoint", req.EndpointID); err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	if err := d.lock(ctx); err != nil {
-		return CreateEndpointResponse{}, err
-	}
-	defer d.unlock()
-
-	n, err := d.loadNetwork(req.NetworkID)
+	x, err := d.records()
 	if err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	if !d.networkStatus(n).Intact() { // e.g. lost since a failed reconcile
-		if err := d.ensureNetworkLinks(n); err != nil {
-			return CreateEndpointResponse{}, err
-		}
+	unlock, err := d.lockNetwork(ctx, req.NetworkID)
+	if err != nil {
+		return CreateEndpointResponse{}, err
 	}
-	if n.Config.Mode == ModeBridge {
-		if err := d.syncForward(n); err != nil { // e.g. dockerd set up its firewall after our start
-			d.log.Warn("firewall exception for the bridges", "err", err)
-		}
+	defer unlock()
+
+	n, err := x.lookupNetwork(req.NetworkID)
+	if err != nil {
+		return CreateEndpointResponse{}, err
 	}
-	e, err := d.loadEndpoint(req.EndpointID)
-	switch {
-	case err == nil && e.NetworkID != n.ID:
-		return CreateEndpointResponse{}, fmt.Errorf("endpoint ID %s is already used on network %s", shortID(e.ID), shortID(e.NetworkID))
-	case err == nil:
+	if err := d.repairNetwork(n); err != nil {
+		return CreateEndpointResponse{}, err
+	}
+	if err := d.allowForward(ctx, n); err != nil { // e.g. dockerd set up its firewall after our start
+		d.log.Warn("firewall exception for the bridges", "err", err)
+	}
+	if e := x.endpoint(req.EndpointID); e != nil {
+		if e.NetworkID != n.ID {
+			return CreateEndpointResponse{}, fmt.Errorf("endpoint ID %s is already used on network %s", shortID(e.ID), shortID(e.NetworkID))
+		}
 		return d.endpointResponse(req, e), d.ensureEndpointLink(n, e)
-	case !errors.Is(err, ErrNotFound):
+	}
+	if err := x.claimEndpoint(req.EndpointID, n.ID); err != nil { // being created on another network
 		return CreateEndpointResponse{}, err
 	}
-	if err := d.checkEndpointLimit(n); err != nil {
+	resp, err := d.createEndpoint(ctx, x, n, req)
+	if err != nil {
+		x.unclaimEndpoint(req.EndpointID)
+	}
+	return resp, err
+}
+
+// repairNetwork restores the network's links if any is missing (lost
+// since a failed reconcile, or deleted by hand): a lookup per link.
+func (d *Driver) repairNetwork(n *network) error {
+	if networkStatus(n, d.kernel.LinkState).Intact() {
+		return nil
+	}
+	return d.ensureNetworkLinks(n)
+}
+
+// createEndpoint makes and records a new endpoint of network n.
+func (d *Driver) createEndpoint(ctx context.Context, x *index, n *network, req CreateEndpointRequest) (CreateEndpointResponse, error) {
+	if err := checkEndpointLimit(x, n); err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	if e, err = newEndpoint(n, req); err != nil {
+	e, err := newEndpoint(n, req)
+	if err != nil {
 		return CreateEndpointResponse{}, err
 	}
-	if err := d.installEndpoint(ctx, n, e); err != nil {
+	if err := d.installEndpoint(ctx, x, n, e); err != nil {
 		_ = d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID)
 		return CreateEndpointResponse{}, err
 	}
@@ -62,7 +82,7 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req CreateEndpointRequest) 
 
 // installEndpoint creates the endpoint's link, then records it, unless
 // Docker gave up on the request meanwhile.
-func (d *Driver) installEndpoint(ctx context.Context, n *network, e *endpoint) error {
+func (d *Driver) installEndpoint(ctx context.Context, x *index, n *network, e *endpoint) error {
 	if err := d.ensureEndpointLink(n, e); err != nil {
 		return err
 	}
@@ -72,6 +92,7 @@ func (d *Driver) installEndpoint(ctx context.Context, n *network, e *endpoint) e
 	if err := d.store.Put(bucketEndpoints, e.ID, e); err != nil {
 		return fmt.Errorf("record endpoint: %w", err)
 	}
+	x.recordEndpoint(e)
 	return nil
 }
 
@@ -88,18 +109,12 @@ func (d *Driver) ensureEndpointLink(n *network, e *endpoint) error {
 
 // checkEndpointLimit refuses a second endpoint in macvlan passthru mode,
 // where the one child takes over the parent.
-func (d *Driver) checkEndpointLimit(n *network) error {
+func checkEndpointLimit(x *index, n *network) error {
 	if n.Config.MacvlanMode != "passthru" {
 		return nil
 	}
-	eps, err := d.endpoints()
-	if err != nil {
-		return err
-	}
-	for _, e := range eps {
-		if e.NetworkID == n.ID {
-			return fmt.Errorf("macvlan_mode=passthru allows one container per network; endpoint %s already has it", shortID(e.ID))
-		}
+	if id, ok := x.hasEndpoints(n.ID); ok {
+		return fmt.Errorf("macvlan_mode=passthru allows one container per network; endpoint %s already has it", shortID(id))
 	}
 	return nil
 }
@@ -182,26 +197,24 @@ func parseMACString(s string) (net.HardwareAddr, error) {
 // the container's interface back to the host by now (Leave); deleting a
 // veth's host end removes both ends. An unknown endpoint is not an error.
 func (d *Driver) DeleteEndpoint(ctx context.Context, networkID, endpointID string) error {
-	if err := d.lock(ctx); err != nil {
-		return err
-	}
-	defer d.unlock()
-	e, err := d.loadEndpointOf(networkID, endpointID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
+	x, err := d.records()
 	if err != nil {
 		return err
 	}
-	n, err := d.loadNetwork(networkID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	unlock, err := d.lockNetwork(ctx, networkID)
+	if err != nil {
 		return err
 	}
-	return d.deleteEndpoint(n, e)
+	defer unlock()
+	e, err := x.lookupEndpointOf(networkID, endpointID)
+	if err != nil {
+		return nil // unknown here: nothing to delete
+	}
+	return d.deleteEndpoint(x, x.network(networkID), e)
 }
 
 // deleteEndpoint removes an endpoint of network n (nil if unknown).
-func (d *Driver) deleteEndpoint(n *network, e *endpoint) error {
+func (d *Driver) deleteEndpoint(x *index, n *network, e *endpoint) error {
 	d.withdrawEndpoint(n, e)
 	if err := d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID); err != nil {
 		return err
@@ -209,21 +222,23 @@ func (d *Driver) deleteEndpoint(n *network, e *endpoint) error {
 	if err := d.store.Delete(bucketEndpoints, e.ID); err != nil {
 		return fmt.Errorf("forget endpoint: %w", err)
 	}
+	x.forgetEndpoint(e)
 	d.log.Debug("endpoint deleted", "endpoint", shortID(e.ID))
 	return nil
 }
 
 // EndpointInfo reports the endpoint's host-side plumbing to `docker inspect`.
-func (d *Driver) EndpointInfo(ctx context.Context, networkID, endpointID string) (map[string]any, error) {
-	if err := d.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer d.unlock()
-	e, err := d.loadEndpointOf(networkID, endpointID)
+// It reads the index only, and so waits for no request.
+func (d *Driver) EndpointInfo(_ context.Context, networkID, endpointID string) (map[string]any, error) {
+	x, err := d.records()
 	if err != nil {
 		return nil, err
 	}
-	n, err := d.loadNetwork(e.NetworkID)
+	e, err := x.lookupEndpointOf(networkID, endpointID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := x.lookupNetwork(e.NetworkID)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"slices"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
@@ -51,46 +52,44 @@ func (r Report) Consistent() bool {
 	return len(r.Orphans) == 0
 }
 
-// Inspect compares the kernel with the store; it changes nothing.
-func (d *Driver) Inspect(ctx context.Context) (Report, error) {
-	if err := d.lock(ctx); err != nil {
-		return Report{}, err
-	}
-	defer d.unlock()
-	nets, err := d.networks()
+// Inspect compares the kernel with the store; it changes nothing. It reads
+// the kernel in a few dumps and waits for no request.
+func (d *Driver) Inspect(_ context.Context) (Report, error) {
+	x, err := d.records()
 	if err != nil {
 		return Report{}, err
 	}
-	eps, err := d.endpoints()
+	snap, err := d.kernel.Snapshot()
 	if err != nil {
 		return Report{}, err
 	}
 	var r Report
-	for i := range nets {
-		r.Networks = append(r.Networks, d.networkStatus(&nets[i]))
+	for _, n := range x.networks() {
+		r.Networks = append(r.Networks, networkStatus(n, snap.State))
 	}
-	for _, e := range eps {
-		st := d.kernel.LinkState(e.hostLink(), roleEndpoint, e.ID)
+	for _, e := range x.endpoints() {
+		st := snap.State(e.hostLink(), roleEndpoint, e.ID)
 		r.Endpoints = append(r.Endpoints, EndpointStatus{ID: e.ID, NetworkID: e.NetworkID, Link: LinkStatus{e.hostLink(), st}})
 	}
-	orphans, err := d.orphans(nets)
-	if err != nil {
-		return Report{}, err
-	}
-	for _, o := range orphans {
+	for _, o := range orphans(x, snap.Owned()) {
 		r.Orphans = append(r.Orphans, o.Name)
 	}
+	slices.Sort(r.Orphans)
 	return r, nil
 }
 
-func (d *Driver) networkStatus(n *network) NetworkStatus {
+// linkState tells the state of a link the store expects: LinkState, or a
+// snapshot's.
+type linkState func(name string, role links.Role, id string) links.State
+
+func networkStatus(n *network, state linkState) NetworkStatus {
 	s := NetworkStatus{ID: n.ID, Mode: n.Config.Mode, Segment: segmentDevice(n), VNI: vniOf(n)}
 	own := ownLinks(n)
 	if _, _, isVlan := n.Config.vlanID(); isVlan && n.OwnsVlan {
 		own = append(own, ownLink{n.Config.Parent, roleVlan, n.Config.Parent})
 	}
 	for _, l := range own {
-		s.Links = append(s.Links, LinkStatus{l.name, d.kernel.LinkState(l.name, l.role, l.id)})
+		s.Links = append(s.Links, LinkStatus{l.name, state(l.name, l.role, l.id)})
 	}
 	return s
 }

@@ -10,17 +10,17 @@ const containerIfPrefix = "eth"
 
 // Join hands Docker the endpoint's interface for the container (made by
 // CreateEndpoint), and its gateways or, for ipvlan l3/l3s, connected default
-// routes.
-func (d *Driver) Join(ctx context.Context, networkID, endpointID string) (JoinResponse, error) {
-	if err := d.lock(ctx); err != nil {
-		return JoinResponse{}, err
-	}
-	defer d.unlock()
-	n, err := d.loadNetwork(networkID)
+// routes. It reads the index only, and so waits for no request.
+func (d *Driver) Join(_ context.Context, networkID, endpointID string) (JoinResponse, error) {
+	x, err := d.records()
 	if err != nil {
 		return JoinResponse{}, err
 	}
-	e, err := d.loadEndpointOf(networkID, endpointID)
+	n, err := x.lookupNetwork(networkID)
+	if err != nil {
+		return JoinResponse{}, err
+	}
+	e, err := x.lookupEndpointOf(networkID, endpointID)
 	if err != nil {
 		return JoinResponse{}, err
 	}

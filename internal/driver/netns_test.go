@@ -365,9 +365,9 @@ type cancellingKernel struct {
 	cancel context.CancelFunc
 }
 
-func (k cancellingKernel) EnsureVxlan(s links.VxlanSpec) error {
+func (k cancellingKernel) EnsureVxlanLink(s links.VxlanSpec) error {
 	defer k.cancel()
-	return k.Kernel.EnsureVxlan(s)
+	return k.Kernel.EnsureVxlanLink(s)
 }
 
 func (k cancellingKernel) EnsureVeth(s links.VethSpec) error {

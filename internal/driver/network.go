@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -36,41 +35,61 @@ func (d *Driver) CreateNetwork(ctx context.Context, req CreateNetworkRequest) er
 	if err := ValidID("network", req.NetworkID); err != nil {
 		return err
 	}
-	if err := d.lock(ctx); err != nil {
-		return err
-	}
-	defer d.unlock()
-
-	if n, err := d.loadNetwork(req.NetworkID); err == nil {
-		return d.ensureNetworkLinks(n)
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	n, err := d.newNetwork(req)
+	x, err := d.records()
 	if err != nil {
 		return err
 	}
-	if err := d.defineSegment(ctx, n); err != nil {
+	unlock, err := d.lockNetwork(ctx, req.NetworkID)
+	if err != nil {
 		return err
 	}
-	if err := d.installNetwork(ctx, n); err != nil {
-		d.uninstallNetwork(n)
+	defer unlock()
+
+	if n := x.network(req.NetworkID); n != nil {
+		return d.ensureNetworkLinks(n)
+	}
+	n, err := d.newNetwork(x, req)
+	if err != nil {
 		return err
 	}
-	if err := d.syncSegment(n); err != nil {
-		d.log.Warn("segment entries", "network", shortID(n.ID), "err", err)
+	if err := d.createNetwork(ctx, x, n); err != nil {
+		x.unclaim(n)
+		return err
 	}
 	d.log.Info("network created", "network", shortID(n.ID), "mode", n.Config.Mode, "segment", segmentDevice(n), "vni", vniOf(n), "underlay", n.Underlay, "mtu", n.Config.MTU)
 	return nil
 }
 
+// createNetwork sets up and records a network claimed in the index.
+func (d *Driver) createNetwork(ctx context.Context, x *index, n *network) error {
+	unlock, err := d.lockParent(ctx, n)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := d.defineSegment(ctx, n); err != nil {
+		return err
+	}
+	if err := d.installNetwork(ctx, x, n); err != nil {
+		d.uninstallNetwork(n)
+		return err
+	}
+	if !d.clustered(n) {
+		return nil // its flood list is complete: ensureSegment made it
+	}
+	if err := d.syncSegment(n); err != nil {
+		d.log.Warn("segment entries", "network", shortID(n.ID), "err", err)
+	}
+	return nil
+}
+
 // installNetwork creates the network's links and firewall exception, then
 // records it, unless Docker gave up on the request meanwhile.
-func (d *Driver) installNetwork(ctx context.Context, n *network) error {
+func (d *Driver) installNetwork(ctx context.Context, x *index, n *network) error {
 	if err := d.ensureNetworkLinks(n); err != nil {
 		return err
 	}
-	if err := d.syncForward(n); err != nil {
+	if err := d.allowForward(ctx, n); err != nil {
 		return err
 	}
 	if err := d.joinSegment(n); err != nil {
@@ -82,6 +101,7 @@ func (d *Driver) installNetwork(ctx context.Context, n *network) error {
 	if err := d.store.Put(bucketNetworks, n.ID, n); err != nil {
 		return fmt.Errorf("record network: %w", err)
 	}
+	x.record(n)
 	return nil
 }
 
@@ -91,14 +111,13 @@ func (d *Driver) installNetwork(ctx context.Context, n *network) error {
 func (d *Driver) uninstallNetwork(n *network) {
 	d.releaseSegment(n)
 	d.removeNetworkLinks(n)
-	if err := d.syncForward(); err != nil {
-		d.log.Warn("firewall exception not withdrawn", "network", shortID(n.ID), "err", err)
-	}
+	d.withdrawForward(n)
 }
 
-// newNetwork parses and checks a request against the kernel and the other
-// networks, and derives the MTUs.
-func (d *Driver) newNetwork(req CreateNetworkRequest) (*network, error) {
+// newNetwork parses and checks a request against the kernel, derives the
+// MTUs and claims what the network holds on this host, refusing what
+// would clash with another network.
+func (d *Driver) newNetwork(x *index, req CreateNetworkRequest) (*network, error) {
 	cfg, err := d.parse(req)
 	if err != nil {
 		return nil, err
@@ -108,45 +127,16 @@ func (d *Driver) newNetwork(req CreateNetworkRequest) (*network, error) {
 		st := d.kernel.LinkState(cfg.Parent, roleVlan, cfg.Parent)
 		n.OwnsVlan = st == links.StateMissing || st == links.StateOK
 	}
-	if err := d.checkConflicts(n); err != nil {
-		return nil, err
-	}
 	if err := d.checkParentNotOurs(n); err != nil {
 		return nil, err
 	}
 	if err := d.deriveMTU(n); err != nil {
 		return nil, err
 	}
+	if err := x.claim(n); err != nil {
+		return nil, err
+	}
 	return n, nil
-}
-
-// checkConflicts refuses what would clash on this host: the same VNI and
-// port twice, or a link name another network already uses.
-func (d *Driver) checkConflicts(n *network) error {
-	others, err := d.networks()
-	if err != nil {
-		return err
-	}
-	for i := range others {
-		o := &others[i]
-		if bridgeName(o) == bridgeName(n) {
-			return fmt.Errorf("bridgeName %s is already used by network %s", bridgeName(n), shortID(o.ID))
-		}
-		if err := parentConflict(n, o); err != nil {
-			return err
-		}
-		if n.Config.VXLAN == nil || o.Config.VXLAN == nil {
-			continue
-		}
-		if vxlanName(o) == vxlanName(n) {
-			return fmt.Errorf("vxlanName %s is already used by network %s", vxlanName(n), shortID(o.ID))
-		}
-		if o.Config.VXLAN.VNI == n.Config.VXLAN.VNI && o.Config.VXLAN.Port == n.Config.VXLAN.Port {
-			return fmt.Errorf("VxlanId %d on port %d is already used by network %s on this host",
-				n.Config.VXLAN.VNI, n.Config.VXLAN.Port, shortID(o.ID))
-		}
-	}
-	return nil
 }
 
 // checkParentNotOurs refuses a parent that is a link of a plugin network
@@ -236,7 +226,7 @@ func (d *Driver) segmentMTU(n *network) (int, string, error) {
 // vxlanMTU derives the vxlan link's MTU from the underlay.
 func (d *Driver) vxlanMTU(n *network) (int, string, error) {
 	v := n.Config.VXLAN
-	u, err := d.kernel.FindUnderlay(v.VtepDev, v.SrcAddr, d.remotes(v))
+	u, err := d.kernel.LookupUnderlay(v.VtepDev, v.SrcAddr, d.remotes(v))
 	if err != nil {
 		return 0, "", err
 	}
@@ -288,32 +278,35 @@ func vniOf(n *network) int {
 // DeleteNetwork removes a network, any endpoints Docker left on it, and its
 // links. An unknown network is not an error.
 func (d *Driver) DeleteNetwork(ctx context.Context, id string) error {
-	if err := d.lock(ctx); err != nil {
+	x, err := d.records()
+	if err != nil {
 		return err
 	}
-	defer d.unlock()
-	n, err := d.loadNetwork(id)
-	if errors.Is(err, ErrNotFound) {
+	unlock, err := d.lockNetwork(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	n := x.network(id)
+	if n == nil {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	eps, err := d.endpoints()
-	if err != nil {
-		return err
-	}
-	for i := range eps {
-		if eps[i].NetworkID == id {
-			if err := d.deleteEndpoint(n, &eps[i]); err != nil {
-				return err
-			}
+	for _, e := range x.endpointsOf(id) {
+		if err := d.deleteEndpoint(x, n, e); err != nil {
+			return err
 		}
 	}
+	unlockParent, err := d.lockParent(ctx, n)
+	if err != nil {
+		return err
+	}
+	defer unlockParent()
 	if err := d.store.Delete(bucketNetworks, id); err != nil {
 		return fmt.Errorf("forget network: %w", err)
 	}
+	x.forget(id)
 	d.uninstallNetwork(n)
+	x.unclaim(n) // its names are free once its links are gone
 	d.log.Info("network deleted", "network", shortID(id))
 	return nil
 }

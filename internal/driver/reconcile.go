@@ -1,13 +1,17 @@
 package driver
 
 import (
+	"context"
+	"runtime/debug"
+
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 )
 
-// ReconcileReport counts what Reconcile changed in the kernel.
+// ReconcileReport counts what Reconcile found and changed in the kernel.
 type ReconcileReport struct {
 	Networks int // networks in the store
-	Ensured  int // networks whose links were checked and completed
+	Intact   int // networks whose links already matched: nothing written
+	Ensured  int // networks whose links differed, and were restored
 	Removed  int // owned links no record accounts for, deleted
 	Kept     int // owned links no record accounts for, kept (empty store, in use, or delete failed)
 	Failed   int // networks whose links could not be restored
@@ -18,25 +22,50 @@ type ReconcileReport struct {
 // carrying our mark that no record accounts for is removed. Links without our
 // mark are never touched.
 //
+// It reads the kernel in a few dumps and compares: a network whose links
+// already match is not written to at all, so a restart over an intact
+// kernel costs some reads, whatever the number of networks.
+//
 // When the store holds no network at all, orphans are only reported: an
 // empty store beside marked links means a wrong --state or lost state, and
 // deleting would cut off running containers. They go once the store
 // records a network again, or by hand.
+//
+// The daemon calls it once, before serving: it does not wait for requests.
 func (d *Driver) Reconcile() (ReconcileReport, error) {
-	d.sem <- struct{}{}
-	defer d.unlock()
 	var r ReconcileReport
-	nets, err := d.networks()
+	x, err := d.records()
 	if err != nil {
 		return r, err
 	}
-	orphans, err := d.orphans(nets)
+	snap, err := d.kernel.Snapshot()
 	if err != nil {
 		return r, err
 	}
-	keepOrphans := len(nets) == 0 || d.cfg.KeepOrphans
+	nets := x.networks()
+	r.Networks = len(nets)
+	d.removeOrphans(&r, orphans(x, snap.Owned()), len(nets) == 0 || d.cfg.KeepOrphans)
+	for _, n := range nets {
+		if !d.restore(&r, snap, n) {
+			continue
+		}
+		if d.clustered(n) {
+			d.announce(n, values(x.endpointsOf(n.ID)))
+		}
+	}
+	if err := d.syncForward(context.Background()); err != nil {
+		d.log.Error("firewall exception for the bridges", "err", err)
+	}
+	// The dumps were the largest allocations the plugin makes: hand their
+	// pages back now rather than carry them until the runtime gets to it.
+	debug.FreeOSMemory()
+	return r, nil
+}
+
+// removeOrphans deletes the orphan links, or only reports them when keep.
+func (d *Driver) removeOrphans(r *ReconcileReport, orphans []links.Owned, keep bool) {
 	for _, o := range orphans {
-		if keepOrphans {
+		if keep {
 			d.log.Warn("keeping a link marked as ours: the state file records no network, or was damaged and replaced; check --state, or delete the link by hand if it is stale", "link", o.Name, "mark", o.Mark.String())
 			r.Kept++
 			continue
@@ -49,67 +78,108 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 		d.log.Info("removed orphan link", "link", o.Name, "role", o.Mark.Role)
 		r.Removed++
 	}
-	r.Networks = len(nets)
-	eps, err := d.endpoints()
-	if err != nil {
-		return r, err
-	}
-	for i := range nets {
-		if err := d.ensureNetworkLinks(&nets[i]); err != nil {
-			d.log.Error("restore network links", "network", shortID(nets[i].ID), "err", err)
-			r.Failed++
-			continue
-		}
-		r.Ensured++
-		if d.clustered(&nets[i]) {
-			d.announce(&nets[i], eps)
-		}
-	}
-	if err := d.syncForward(); err != nil {
-		d.log.Error("firewall exception for the bridges", "err", err)
-	}
-	return r, nil
 }
 
-// orphans lists the links carrying our mark that no record accounts for.
-func (d *Driver) orphans(nets []network) ([]links.Owned, error) {
-	eps, err := d.endpoints()
-	if err != nil {
-		return nil, err
+// restore brings a network's links in line with its record, writing only
+// if the snapshot shows them differ; it reports whether they are in line.
+func (d *Driver) restore(r *ReconcileReport, snap *links.Snapshot, n *network) bool {
+	ready, err := d.linksReady(snap, n)
+	if err == nil && ready {
+		r.Intact++
+		return true
 	}
-	known := map[links.Mark]bool{}
-	mark := func(role links.Role, id string) { known[links.Mark{Role: role, ID: id}] = true }
-	for i := range nets {
-		for _, l := range ownLinks(&nets[i]) {
-			mark(l.role, l.id)
+	if err := d.ensureNetworkLinks(n); err != nil {
+		d.log.Error("restore network links", "network", shortID(n.ID), "err", err)
+		r.Failed++
+		return false
+	}
+	r.Ensured++
+	return true
+}
+
+// linksReady reports whether the snapshot shows the network's links as
+// ensureNetworkLinks leaves them.
+func (d *Driver) linksReady(s *links.Snapshot, n *network) (bool, error) {
+	cfg := &n.Config
+	if hasBridge(n) && !s.BridgeReady(linksBridge(n)) {
+		return false, nil
+	}
+	switch {
+	case cfg.VXLAN != nil:
+		if ok, err := s.VxlanReady(d.vxlanSpec(n)); !ok || err != nil {
+			return false, err
 		}
-		if p := nets[i].Config.Parent; p != "" {
-			mark(roleVlan, p)
+	case cfg.Parent != "":
+		if !s.Up(cfg.Parent) {
+			return false, nil
 		}
 	}
-	for _, e := range eps {
-		mark(roleEndpoint, e.ID)
+	if !cfg.HostGateway {
+		return true, nil
 	}
-	owned, err := d.kernel.ListOwned()
-	if err != nil {
-		return nil, err
+	gw := bridgeName(n)
+	if cfg.Mode != ModeBridge {
+		child := gatewayChild(n)
+		if !s.ChildReady(child) {
+			return false, nil
+		}
+		gw = child.Name
 	}
+	return s.HasAddrs(gw, gateways(n)), nil
+}
+
+// orphans lists the links among owned that no record accounts for. A
+// network or endpoint being created counts as recorded: its links come
+// before its record.
+func orphans(x *index, owned []links.Owned) []links.Owned {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
 	var out []links.Owned
 	for _, o := range owned {
-		if !known[links.Mark{Role: o.Mark.Role, ID: o.Mark.ID}] {
+		if !x.accounts(o.Mark) {
 			out = append(out, o)
 		}
 	}
-	return out, nil
+	return out
 }
 
-// Counts reports how many networks and endpoints the driver holds; errors
-// reading the store count as zero.
-//
-// It reads the store without the driver's lock (bbolt transactions are
-// consistent on their own), so a slow request never stalls a scrape.
+// accounts reports whether a record or claim accounts for a link with mark
+// m; the caller holds x.mu.
+func (x *index) accounts(m links.Mark) bool {
+	switch m.Role {
+	case roleEndpoint:
+		_, ok := x.epClaims[m.ID]
+		return ok
+	case roleVlan:
+		return len(x.parents[m.ID]) > 0
+	}
+	n := x.claims[m.ID]
+	if n == nil {
+		return false
+	}
+	for _, l := range ownLinks(n) {
+		if l.role == m.Role {
+			return true
+		}
+	}
+	return false
+}
+
+// Counts reports how many networks and endpoints the driver holds; an
+// unreadable store counts as zero. It reads the index only, so a slow
+// request never stalls a scrape.
 func (d *Driver) Counts() (networks, endpoints int) {
-	nets, _ := d.networks()
-	eps, _ := d.endpoints()
-	return len(nets), len(eps)
+	x, err := d.records()
+	if err != nil {
+		return 0, 0
+	}
+	return x.counts()
+}
+
+func values[T any](ptrs []*T) []T {
+	out := make([]T, len(ptrs))
+	for i, p := range ptrs {
+		out[i] = *p
+	}
+	return out
 }

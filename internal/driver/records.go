@@ -48,40 +48,27 @@ func (e *endpoint) hostLink() string {
 // ErrNotFound marks requests for network or endpoint IDs the driver does not know.
 var ErrNotFound = errors.New("not found")
 
-func (d *Driver) loadNetwork(id string) (*network, error) {
-	return load[network](d.store, bucketNetworks, "network", id)
-}
-
-func (d *Driver) loadEndpoint(id string) (*endpoint, error) {
-	return load[endpoint](d.store, bucketEndpoints, "endpoint", id)
-}
-
-// load decodes one record; a missing one is ErrNotFound.
-func load[T any](s Store, bucket, kind, id string) (*T, error) {
-	var v T
-	found, err := s.Get(bucket, id, &v)
-	if err != nil {
-		return nil, err
+// lookupNetwork returns the recorded network id; an unknown one is
+// ErrNotFound.
+func (x *index) lookupNetwork(id string) (*network, error) {
+	if n := x.network(id); n != nil {
+		return n, nil
 	}
-	if !found {
-		return nil, fmt.Errorf("%s %s: %w", kind, shortID(id), ErrNotFound)
-	}
-	return &v, nil
+	return nil, fmt.Errorf("network %s: %w", shortID(id), ErrNotFound)
 }
 
-// loadEndpointOf loads an endpoint of the given network; an endpoint of
-// another network is as unknown as a missing one.
-func (d *Driver) loadEndpointOf(networkID, endpointID string) (*endpoint, error) {
-	e, err := d.loadEndpoint(endpointID)
-	if err == nil && e.NetworkID != networkID {
+// lookupEndpointOf returns an endpoint of the given network; an endpoint
+// of another network is as unknown as a missing one.
+func (x *index) lookupEndpointOf(networkID, endpointID string) (*endpoint, error) {
+	e := x.endpoint(endpointID)
+	switch {
+	case e == nil:
+		return nil, fmt.Errorf("endpoint %s: %w", shortID(endpointID), ErrNotFound)
+	case e.NetworkID != networkID:
 		return nil, fmt.Errorf("endpoint %s on network %s: %w", shortID(endpointID), shortID(networkID), ErrNotFound)
 	}
-	return e, err
+	return e, nil
 }
-
-func (d *Driver) networks() ([]network, error) { return listAll[network](d.store, bucketNetworks) }
-
-func (d *Driver) endpoints() ([]endpoint, error) { return listAll[endpoint](d.store, bucketEndpoints) }
 
 // listAll decodes every record of a bucket.
 func listAll[T any](s Store, bucket string) ([]T, error) {

@@ -76,19 +76,23 @@ func (d *Driver) ensureNetworkLinks(n *network) error {
 }
 
 func (d *Driver) ensureSegment(n *network) error {
-	cfg := &n.Config
 	switch {
-	case cfg.VXLAN != nil:
-		spec := linksVxlan(n, cfg.VXLAN)
-		spec.Peers = d.floodPeers(n)
-		if cfg.Mode != ModeBridge {
-			spec.Bridge = "" // macvlan/ipvlan children hang off the vxlan link itself
-		}
-		return d.kernel.EnsureVxlan(spec)
-	case cfg.Parent != "":
+	case n.Config.VXLAN != nil:
+		return d.kernel.EnsureVxlanLink(d.vxlanSpec(n))
+	case n.Config.Parent != "":
 		return d.ensureParent(n)
 	}
 	return nil
+}
+
+// vxlanSpec is the network's vxlan link with its flood list.
+func (d *Driver) vxlanSpec(n *network) links.VxlanSpec {
+	spec := linksVxlan(n, n.Config.VXLAN)
+	spec.Peers = d.floodPeers(n)
+	if n.Config.Mode != ModeBridge {
+		spec.Bridge = "" // macvlan/ipvlan children hang off the vxlan link itself
+	}
+	return spec
 }
 
 // ensureParent checks that the parent exists. An IFACE.VID parent that is
@@ -147,18 +151,11 @@ func (d *Driver) removeNetworkLinks(n *network) {
 	}
 }
 
-// parentInUse reports whether another recorded network uses n's parent.
+// parentInUse reports whether another network, recorded or being
+// created, uses n's parent.
 func (d *Driver) parentInUse(n *network) bool {
-	nets, err := d.networks()
-	if err != nil {
-		return true // when in doubt, keep it
-	}
-	for _, o := range nets {
-		if o.ID != n.ID && o.Config.Parent == n.Config.Parent {
-			return true
-		}
-	}
-	return false
+	x, err := d.records()
+	return err != nil || x.parentShared(n) // when in doubt, keep it
 }
 
 // gateways lists the gateway addresses the host takes in hostGateway mode.
@@ -172,23 +169,65 @@ func gateways(n *network) []*net.IPNet {
 	return gws
 }
 
-// syncForward lets traffic through the host firewall's FORWARD chain for
-// the bridges of bridge-mode networks. Given networks (one about to be
-// recorded), it adds theirs and reads nothing else; given none, it makes
-// the exception match every recorded network, writing only what differs.
-// A host on legacy iptables, where the plugin cannot write, gets a warning
-// when a network's bridge is set up: once per network, not at every check.
-func (d *Driver) syncForward(extra ...*network) error {
-	var err error
-	if len(extra) > 0 {
-		err = d.kernel.AllowForward(forwardRules(extra), links.ForwardAdd)
-	} else {
-		nets, lerr := d.networks()
-		if lerr != nil {
-			return lerr
-		}
-		err = d.kernel.AllowForward(forwardRules(pointers(nets)), links.ForwardExact)
+// The firewall exception lets the traffic of the bridges of bridge-mode
+// networks through the host firewall's FORWARD chain. A request adds or
+// withdraws its network's bridge alone; the periodic check makes the
+// exception match every network. One change at a time: two first changes
+// at once would both lay out the chain. A host on legacy iptables, where
+// the plugin cannot write, gets a warning once per process.
+
+// allowForward adds the bridge of a bridge-mode network to the exception.
+func (d *Driver) allowForward(ctx context.Context, n *network) error {
+	rules := forwardRules([]*network{n})
+	if len(rules) == 0 {
+		return nil
 	}
+	return d.withFirewall(ctx, func() error { return d.kernel.AllowForward(rules, links.ForwardAdd) })
+}
+
+// withdrawForward takes the bridge of a network that is going out of the
+// exception, best effort: the periodic check withdraws what is left. With
+// the last bridge goes the whole exception, chain and maps.
+func (d *Driver) withdrawForward(n *network) {
+	rules := forwardRules([]*network{n})
+	x, err := d.records()
+	if len(rules) == 0 || err != nil {
+		return
+	}
+	err = d.withFirewall(context.Background(), func() error {
+		if !x.otherBridged(n) {
+			return d.kernel.AllowForward(nil, links.ForwardExact)
+		}
+		return d.kernel.WithdrawForward(rules)
+	})
+	if err != nil {
+		d.log.Warn("firewall exception not withdrawn", "network", shortID(n.ID), "err", err)
+	}
+}
+
+// syncForward makes the exception match every network recorded or being
+// created (whose bridge is added before it is recorded), writing only what
+// differs.
+func (d *Driver) syncForward(ctx context.Context) error {
+	x, err := d.records()
+	if err != nil {
+		return err
+	}
+	return d.withFirewall(ctx, func() error {
+		return d.kernel.AllowForward(forwardRules(x.claimed()), links.ForwardExact)
+	})
+}
+
+// withFirewall runs change under the exception's lock, unless ctx ends
+// first.
+func (d *Driver) withFirewall(ctx context.Context, change func() error) error {
+	select {
+	case d.fw <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("gave up waiting for the firewall exception: %w", ctx.Err())
+	}
+	defer func() { <-d.fw }()
+	err := change()
 	if errors.Is(err, links.ErrLegacyIptables) {
 		if !d.legacyWarned {
 			d.log.Warn("firewall exception not installed: add the rules by hand (README, Firewall)", "err", err)
@@ -210,21 +249,9 @@ func forwardRules(nets []*network) []links.ForwardRule {
 	return rules
 }
 
-func pointers[T any](s []T) []*T {
-	p := make([]*T, len(s))
-	for i := range s {
-		p[i] = &s[i]
-	}
-	return p
-}
-
 // SyncFirewall restores the firewall exception if something (a firewall
 // reload, `iptables -F`) removed or changed it. The daemon calls it
 // periodically; it writes only what differs.
 func (d *Driver) SyncFirewall(ctx context.Context) error {
-	if err := d.lock(ctx); err != nil {
-		return err
-	}
-	defer d.unlock()
-	return d.syncForward()
+	return d.syncForward(ctx)
 }
