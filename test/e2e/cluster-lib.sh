@@ -25,6 +25,7 @@
 #   flood_list HOST VNI             the link's flood list: one VTEP a line, sorted
 #   fdb_static HOST VNI MAC VTEP    MAC is a static entry towards VTEP (else prints the FDB)
 #   fdb_mentions HOST VNI WHAT      some FDB line of the link contains WHAT
+#   neigh_static HOST IP MAC        HOST has a permanent neighbour entry IP -> MAC
 #   container_mac HOST CONTAINER NETWORK
 #
 # Tunables: FABRIC (router name, default fab), FABRIC_ADDR (192.0.2.254),
@@ -158,4 +159,11 @@ fdb_mentions() {
 
 container_mac() {
 	host_docker "$1" inspect -f "{{(index .NetworkSettings.Networks \"$3\").MacAddress}}" "$2"
+}
+
+# neigh_static HOST IP MAC: HOST has a permanent neighbour entry IP -> MAC.
+neigh_static() {
+	local n
+	n=$(host_netexec "$1" ip neigh show to "$2")
+	grep -qi "lladdr $3 PERMANENT" <<<"$n" || { echo "$1: neighbour entries for $2: ${n:-none}"; return 1; }
 }
