@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
@@ -35,6 +36,8 @@ type Kernel interface {
 	Exists(name string) bool
 	Owner(name string) (links.Mark, bool)
 	LinkState(name string, role links.Role, id string) links.State
+	Announce(ctx context.Context, sandbox string, mac net.HardwareAddr, addrs []netip.Addr) error
+	EnableIPv4Forwarding() (changed bool, err error)
 }
 
 // Store is the persistence the driver needs; *store.Store implements it.

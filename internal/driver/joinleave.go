@@ -10,8 +10,10 @@ const containerIfPrefix = "eth"
 
 // Join hands Docker the endpoint's interface for the container (made by
 // CreateEndpoint), and its gateways or, for ipvlan l3/l3s, connected default
-// routes. It reads the index only, and so waits for no request.
-func (d *Driver) Join(_ context.Context, networkID, endpointID string) (JoinResponse, error) {
+// routes. It reads the index only, and so waits for no request. Given the
+// sandbox, it refuses port publishing and, once Docker has configured the
+// interface, announces the container's addresses on the segment.
+func (d *Driver) Join(_ context.Context, networkID, endpointID string, sb ...Sandbox) (JoinResponse, error) {
 	x, err := d.records()
 	if err != nil {
 		return JoinResponse{}, err
@@ -24,6 +26,11 @@ func (d *Driver) Join(_ context.Context, networkID, endpointID string) (JoinResp
 	if err != nil {
 		return JoinResponse{}, err
 	}
+	for _, s := range sb {
+		if err := refusePublishing(e, s.PortBindings); err != nil {
+			return JoinResponse{}, err
+		}
+	}
 	resp := JoinResponse{SrcName: e.Interface, DstPrefix: containerIfPrefix}
 	switch {
 	case n.Config.Internal:
@@ -32,6 +39,9 @@ func (d *Driver) Join(_ context.Context, networkID, endpointID string) (JoinResp
 	default:
 		resp.Gateway = gatewayFor(n.IPv4, e.Address)
 		resp.GatewayIPv6 = gatewayFor(n.IPv6, e.AddressIPv6)
+	}
+	for _, s := range sb {
+		d.announceLater(s.Key, e)
 	}
 	return resp, nil
 }

@@ -72,7 +72,25 @@ func (d *Driver) ensureNetworkLinks(n *network) error {
 	if err != nil {
 		return err
 	}
-	return d.kernel.AddAddrs(gwLink, gateways(n))
+	if err := d.kernel.AddAddrs(gwLink, gateways(n)); err != nil {
+		return err
+	}
+	return d.ensureForwarding(n)
+}
+
+// ensureForwarding turns IPv4 forwarding on for a host gateway, as Docker's
+// bridge driver does (Debian's dockerd 20.10 turned it on at start; newer
+// engines leave it to their bridge networks), or the host answers its
+// containers but routes nothing for them.
+func (d *Driver) ensureForwarding(n *network) error {
+	if len(n.IPv4) == 0 {
+		return nil
+	}
+	changed, err := d.kernel.EnableIPv4Forwarding()
+	if changed {
+		d.log.Info("turned IPv4 forwarding on (net.ipv4.ip_forward=1) for the host gateway", "network", shortID(n.ID))
+	}
+	return err
 }
 
 func (d *Driver) ensureSegment(n *network) error {

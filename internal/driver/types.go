@@ -43,6 +43,20 @@ type CreateEndpointResponse struct {
 	MAC net.HardwareAddr
 }
 
+// Sandbox is the container side of a Join, as Docker hands it over.
+type Sandbox struct {
+	Key          string        // path of the container's network namespace
+	PortBindings []PortBinding // -p / -P: what the container asks to publish
+}
+
+// PortBinding is one port the container asks to publish on the host.
+type PortBinding struct {
+	Proto    string
+	Port     uint16 // in the container
+	HostIP   string
+	HostPort uint16 // 0: any
+}
+
 // JoinResponse tells Docker which interface to move into the container and
 // how to route.
 type JoinResponse struct {

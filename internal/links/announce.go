@@ -184,3 +184,8 @@ func icmpv6Checksum(src, dst netip.Addr, msg []byte) uint16 {
 	}
 	return ^uint16(sum)
 }
+
+// Announce is the package's Announce, for the driver's Kernel.
+func (k *Kernel) Announce(ctx context.Context, sandbox string, mac net.HardwareAddr, addrs []netip.Addr) error {
+	return Announce(ctx, sandbox, mac, addrs)
+}

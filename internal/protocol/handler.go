@@ -28,7 +28,7 @@ type Driver interface {
 	CreateEndpoint(context.Context, driver.CreateEndpointRequest) (driver.CreateEndpointResponse, error)
 	DeleteEndpoint(ctx context.Context, networkID, endpointID string) error
 	EndpointInfo(ctx context.Context, networkID, endpointID string) (map[string]any, error)
-	Join(ctx context.Context, networkID, endpointID string) (driver.JoinResponse, error)
+	Join(ctx context.Context, networkID, endpointID string, sb ...driver.Sandbox) (driver.JoinResponse, error)
 	Leave(networkID, endpointID string) error
 	DiscoverNew(context.Context, driver.NodeDiscovery) error
 	DiscoverDelete(context.Context, driver.NodeDiscovery) error

@@ -126,8 +126,8 @@ func (f *fakeDriver) EndpointInfo(_ context.Context, nid, eid string) (map[strin
 	return f.info, err
 }
 
-func (f *fakeDriver) Join(_ context.Context, nid, eid string) (driver.JoinResponse, error) {
-	err := f.record("Join", nid, eid)
+func (f *fakeDriver) Join(_ context.Context, nid, eid string, sb ...driver.Sandbox) (driver.JoinResponse, error) {
+	err := f.record("Join", nid, eid, sb)
 	return f.join, err
 }
 
@@ -465,7 +465,7 @@ func TestMethods(t *testing.T) {
 			setup: func(f *fakeDriver) {
 				f.join = driver.JoinResponse{SrcName: "vx-0f1e2d3c-c", DstPrefix: "eth", Gateway: netip.MustParseAddr("198.51.100.1")}
 			},
-			calls: []fakeCall{called("Join", nid, eid)},
+			calls: []fakeCall{called("Join", nid, eid, []driver.Sandbox{{Key: "/var/run/docker/netns/1a2b3c4d5e6f"}})},
 			want: `{"InterfaceName": {"SrcName": "vx-0f1e2d3c-c", "DstPrefix": "eth"},
 				"Gateway": "198.51.100.1", "DisableGatewayService": true}`,
 		},
@@ -477,16 +477,27 @@ func TestMethods(t *testing.T) {
 				f.join = driver.JoinResponse{SrcName: "vx-0f1e2d3c-c", DstPrefix: "eth",
 					Gateway: netip.MustParseAddr("198.51.100.1"), GatewayIPv6: netip.MustParseAddr("2001:db8:1::1")}
 			},
-			calls: []fakeCall{called("Join", nid, eid)},
+			calls: []fakeCall{called("Join", nid, eid, []driver.Sandbox{{Key: "/var/run/docker/netns/1a2b"}})},
 			want: `{"InterfaceName": {"SrcName": "vx-0f1e2d3c-c", "DstPrefix": "eth"},
 				"Gateway": "198.51.100.1", "GatewayIPv6": "2001:db8:1::1", "DisableGatewayService": true}`,
+		},
+		{
+			name:   "join asking to publish ports",
+			method: "NetworkDriver.Join",
+			body: `{"NetworkID": "` + nid + `", "EndpointID": "` + eid + `", "SandboxKey": "/var/run/docker/netns/1a2b",
+				"Options": {"com.docker.network.portmap": [{"Proto": 6, "IP": "", "Port": 80, "HostIP": "", "HostPort": 8080},
+					{"Proto": 17, "IP": "", "Port": 53, "HostIP": "127.0.0.1", "HostPort": 0}]}}`,
+			setup: func(f *fakeDriver) { f.join = driver.JoinResponse{SrcName: "vx-0f1e2d3c-c", DstPrefix: "eth"} },
+			calls: []fakeCall{called("Join", nid, eid, []driver.Sandbox{{Key: "/var/run/docker/netns/1a2b", PortBindings: []driver.PortBinding{
+				{Proto: "tcp", Port: 80, HostPort: 8080}, {Proto: "udp", Port: 53, HostIP: "127.0.0.1"}}}})},
+			want: `{"InterfaceName": {"SrcName": "vx-0f1e2d3c-c", "DstPrefix": "eth"}, "DisableGatewayService": true}`,
 		},
 		{
 			name:   "join without gateway",
 			method: "NetworkDriver.Join",
 			body:   `{"NetworkID": "` + nid + `", "EndpointID": "` + eid + `", "SandboxKey": "/var/run/docker/netns/1a2b"}`,
 			setup:  func(f *fakeDriver) { f.join = driver.JoinResponse{SrcName: "vx-0f1e2d3c-c", DstPrefix: "eth"} },
-			calls:  []fakeCall{called("Join", nid, eid)},
+			calls:  []fakeCall{called("Join", nid, eid, []driver.Sandbox{{Key: "/var/run/docker/netns/1a2b"}})},
 			want:   `{"InterfaceName": {"SrcName": "vx-0f1e2d3c-c", "DstPrefix": "eth"}, "DisableGatewayService": true}`,
 		},
 		{

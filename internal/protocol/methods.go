@@ -157,7 +157,11 @@ func (s *server) join(ctx context.Context, body []byte) (any, error) {
 	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
 		return nil, err
 	}
-	out, err := s.d.Join(ctx, req.NetworkID, req.EndpointID)
+	sb, err := sandboxFromWire(req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.d.Join(ctx, req.NetworkID, req.EndpointID, sb)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +236,41 @@ func (s *server) discover(fn func(context.Context, driver.NodeDiscovery) error) 
 }
 
 // --- wire to driver conversions ---
+
+// sandboxFromWire reads the container side of a Join: its namespace and the
+// ports it asks to publish (Docker's sandbox options).
+func sandboxFromWire(req joinRequest) (driver.Sandbox, error) {
+	sb := driver.Sandbox{Key: req.SandboxKey}
+	raw, ok := req.Options[optPortMap]
+	if !ok || raw == nil {
+		return sb, nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return sb, badRequest{fmt.Errorf("%s: %w", optPortMap, err)}
+	}
+	var bindings []portBinding
+	if err := json.Unmarshal(b, &bindings); err != nil {
+		return sb, badRequest{fmt.Errorf("%s: want a list of port bindings: %w", optPortMap, err)}
+	}
+	for _, p := range bindings {
+		sb.PortBindings = append(sb.PortBindings, driver.PortBinding{
+			Proto: protoName(p.Proto), Port: p.Port, HostIP: p.HostIP, HostPort: p.HostPort,
+		})
+	}
+	return sb, nil
+}
+
+// protoName reads libnetwork's protocol numbers.
+func protoName(p uint8) string {
+	switch p {
+	case 17:
+		return "udp"
+	case 132:
+		return "sctp"
+	}
+	return "tcp"
+}
 
 func networkRequestFromWire(req createNetworkRequest) (driver.CreateNetworkRequest, error) {
 	generic, err := genericOptions(req.Options)

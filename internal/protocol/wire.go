@@ -137,8 +137,19 @@ type nodeDiscoveryData struct {
 	Self        bool
 }
 
-// Option keys inside CreateNetwork's Options.
+// portBinding is one entry of a sandbox's port map (libnetwork's
+// types.PortBinding); Proto is an IP protocol number.
+type portBinding struct {
+	Proto    uint8
+	IP       string
+	Port     uint16
+	HostIP   string
+	HostPort uint16
+}
+
+// Option keys inside CreateNetwork's Options, and Join's.
 const (
+	optPortMap    = "com.docker.network.portmap"
 	optGeneric    = "com.docker.network.generic"
 	optEnableIPv6 = "com.docker.network.enable_ipv6"
 	optInternal   = "com.docker.network.internal"
