@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 )
 
 // bucketNodes holds the swarm nodes Docker announced, so the flood lists
@@ -72,25 +73,30 @@ func nodeIP(node NodeDiscovery) (net.IP, error) {
 }
 
 // syncFloodLists brings in line the flood list of every network that could
-// take the node at ip, each under its own lock, logging failures: one
-// network's trouble must not keep the node out of the others. Networks
-// being created count: their flood list may predate the notice. When the
-// request's time runs out first (a network stuck on a slow kernel call),
-// the rest is done in the background: the notice is recorded, and is never
-// dropped.
+// take the node at ip, each under its own lock and at once, logging
+// failures: one network's trouble (a request stuck on a slow kernel call)
+// must not keep the node out of the others. Networks being created count:
+// their flood list may predate the notice. When the request's time runs
+// out first, the rest is done in the background: the notice is recorded,
+// and is never dropped.
 func (d *Driver) syncFloodLists(ctx context.Context, x *index, ip net.IP) {
+	var wg sync.WaitGroup
+	for _, c := range x.claimed() {
+		if !floodsTo(c, ip) {
+			continue
+		}
+		wg.Go(func() {
+			d.withRecorded(c.ID, func(n *network) {
+				if err := d.syncSegment(n); err != nil {
+					d.log.Warn("update flood list", "network", shortID(n.ID), "node", ip, "err", err)
+				}
+			})
+		})
+	}
 	done := make(chan struct{})
 	go func() {
-		defer close(done)
-		for _, c := range x.claimed() {
-			if floodsTo(c, ip) {
-				d.withRecorded(c.ID, func(n *network) {
-					if err := d.syncSegment(n); err != nil {
-						d.log.Warn("update flood list", "network", shortID(n.ID), "node", ip, "err", err)
-					}
-				})
-			}
-		}
+		wg.Wait()
+		close(done)
 	}()
 	select {
 	case <-done:

@@ -25,6 +25,9 @@ type host struct {
 	driver *driver.Driver
 	state  string
 	cfg    driver.Config // the daemon's configuration at start
+	// wrap, if set, puts something between the driver and its kernel
+	// and store at start: counting, or hanging on purpose.
+	wrap func(*links.Kernel, *store.Store) (driver.Kernel, driver.Store)
 }
 
 func newHost(t *testing.T) *host {
@@ -44,7 +47,12 @@ func (h *host) start(t *testing.T) driver.ReconcileReport {
 	if h.store, err = store.Open(h.state); err != nil {
 		t.Fatal(err)
 	}
-	h.driver = driver.New(h.cfg, h.kernel, h.store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var k driver.Kernel = h.kernel
+	var st driver.Store = h.store
+	if h.wrap != nil {
+		k, st = h.wrap(h.kernel, h.store)
+	}
+	h.driver = driver.New(h.cfg, k, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	rep, err := h.driver.Reconcile()
 	if err != nil {
 		t.Fatal(err)
