@@ -395,7 +395,12 @@ _ns_start() {
 	upid=$!
 	disown "$upid"  # no "Killed" job reports from bash
 	echo "$upid" >"$d/unshare.pid"
-	wait_for 10 test -e "$d/ready" || die "host $name: namespace setup failed: $(cat "$d/init.log")"
+	# Generous: a loaded machine (other suites, builds) can take long to
+	# mount and start; on failure the half-made namespace goes too.
+	if ! wait_for 60 test -e "$d/ready"; then
+		kill -KILL "$upid" 2>/dev/null || true
+		die "host $name: namespace setup failed: $(cat "$d/init.log")"
+	fi
 	ipid=$(_child_of "$upid") || die "host $name: no init process"
 	echo "$ipid" >"$d/init.pid"
 }
