@@ -398,6 +398,7 @@ _ns_start() {
 	# Generous: a loaded machine (other suites, builds) can take long to
 	# mount and start; on failure the half-made namespace goes too.
 	if ! wait_for 60 test -e "$d/ready"; then
+		pkill -KILL -P "$upid" 2>/dev/null || true  # the namespace's init, then unshare
 		kill -KILL "$upid" 2>/dev/null || true
 		die "host $name: namespace setup failed: $(cat "$d/init.log")"
 	fi
