@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/cluster"
 )
 
 const clusterUsage = `usage:
@@ -68,10 +70,10 @@ func splitFirstArg(args []string) (string, []string) {
 // not a hang.
 const commandTimeout = 10 * time.Second
 
-func forgetNode(e etcdOptions, node string, force bool, out, errOut io.Writer) int {
-	// The command acts as an operator, not as a host: a node name of its own
-	// that no host uses.
-	c, err := dialCluster(e, "operator-cli", slog.New(slog.NewTextHandler(io.Discard, nil)))
+// withCluster runs fn against etcd, bounded by commandTimeout, as an
+// operator: under a node name no host uses, registering nothing.
+func withCluster(e etcdOptions, errOut io.Writer, fn func(context.Context, *cluster.Cluster) error) int {
+	c, err := dialCluster(e, "operator-cli", slog.New(slog.DiscardHandler))
 	if err != nil {
 		fmt.Fprintln(errOut, "docker-vxlan-plugin cluster:", err)
 		return 1
@@ -79,32 +81,31 @@ func forgetNode(e etcdOptions, node string, force bool, out, errOut io.Writer) i
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
-	if err := c.ForgetNode(ctx, node, force); err != nil {
-		fmt.Fprintln(errOut, "docker-vxlan-plugin cluster forget-node:", err)
+	if err := fn(ctx, c); err != nil {
+		fmt.Fprintln(errOut, "docker-vxlan-plugin cluster:", err)
 		return 1
 	}
-	fmt.Fprintf(out, "forgot node %s: its blocks, addresses and uses are free\n", node)
 	return 0
 }
 
+func forgetNode(e etcdOptions, node string, force bool, out, errOut io.Writer) int {
+	return withCluster(e, errOut, func(ctx context.Context, c *cluster.Cluster) error {
+		if err := c.ForgetNode(ctx, node, force); err != nil {
+			return fmt.Errorf("forget-node: %w", err)
+		}
+		fmt.Fprintf(out, "forgot node %s: its blocks, addresses and uses are free\n", node)
+		return nil
+	})
+}
+
 func showCluster(e etcdOptions, out, errOut io.Writer) int {
-	c, err := dialCluster(e, "operator-cli", slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		fmt.Fprintln(errOut, "docker-vxlan-plugin cluster:", err)
-		return 1
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	rep, err := c.Report(ctx)
-	if err == nil {
+	return withCluster(e, errOut, func(ctx context.Context, c *cluster.Cluster) error {
+		rep, err := c.Report(ctx)
+		if err != nil {
+			return fmt.Errorf("show: %w", err)
+		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(rep)
-	}
-	if err != nil {
-		fmt.Fprintln(errOut, "docker-vxlan-plugin cluster show:", err)
-		return 1
-	}
-	return 0
+		return enc.Encode(rep)
+	})
 }
