@@ -20,11 +20,7 @@ type RemoteMAC struct {
 // SetFloodPeers makes the vxlan link's flood list exactly peers (the host's
 // own addresses skipped): missing entries are added, others removed.
 func (k *Kernel) SetFloodPeers(name string, peers []net.IP) error {
-	l, err := k.link(name)
-	if err != nil {
-		return err
-	}
-	have, err := k.bridgeFDB(l)
+	l, have, err := k.fdbOf(name)
 	if err != nil {
 		return err
 	}
@@ -43,11 +39,7 @@ func (k *Kernel) SetFloodPeers(name string, peers []net.IP) error {
 // the kernel learned from traffic are left to age (or are overridden by a
 // static entry for the same MAC).
 func (k *Kernel) SetRemoteMACs(name string, want []RemoteMAC) error {
-	l, err := k.link(name)
-	if err != nil {
-		return err
-	}
-	have, err := k.bridgeFDB(l)
+	l, have, err := k.fdbOf(name)
 	if err != nil {
 		return err
 	}
@@ -72,11 +64,7 @@ func (k *Kernel) SetRemoteMACs(name string, want []RemoteMAC) error {
 
 // RemoteMACs lists the vxlan link's static unicast entries.
 func (k *Kernel) RemoteMACs(name string) ([]RemoteMAC, error) {
-	l, err := k.link(name)
-	if err != nil {
-		return nil, err
-	}
-	have, err := k.bridgeFDB(l)
+	_, have, err := k.fdbOf(name)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +75,16 @@ func (k *Kernel) RemoteMACs(name string) ([]RemoteMAC, error) {
 		}
 	}
 	return out, nil
+}
+
+// fdbOf returns the link called name and its forwarding entries.
+func (k *Kernel) fdbOf(name string) (netlink.Link, []netlink.Neigh, error) {
+	l, err := k.link(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	have, err := k.bridgeFDB(l)
+	return l, have, err
 }
 
 func (k *Kernel) bridgeFDB(l netlink.Link) ([]netlink.Neigh, error) {
