@@ -161,10 +161,6 @@ func (p *parse) checkSegment(cfg *NetworkConfig) error {
 	switch {
 	case p.hasVNI && cfg.Parent != "":
 		return fmt.Errorf("VxlanId and parent name two different segments; give one")
-	case p.hasVNI && cfg.Internal:
-		return fmt.Errorf("--internal conflicts with VxlanId: an internal network has no uplink")
-	case cfg.Parent != "" && cfg.Internal:
-		return fmt.Errorf("--internal conflicts with parent: an internal network has no uplink")
 	case p.hasVNI:
 		if err := p.checkVXLAN(); err != nil {
 			return err
