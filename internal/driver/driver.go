@@ -38,6 +38,7 @@ type Kernel interface {
 	LinkState(name string, role links.Role, id string) links.State
 	Announce(ctx context.Context, sandbox string, mac net.HardwareAddr, addrs []netip.Addr) error
 	EnableIPv4Forwarding() (changed bool, err error)
+	EnableForwardingOn(name string) error
 }
 
 // Store is the persistence the driver needs; *store.Store implements it.
@@ -83,6 +84,8 @@ type Driver struct {
 	// legacyWarned: the host's legacy iptables was reported once (guarded
 	// by fw); repeating it every check would bury the logs.
 	legacyWarned bool
+	// forwardWarned: IPv4 forwarding could not be turned on, said once.
+	forwardWarned atomic.Bool
 }
 
 // New returns a driver. Call Reconcile before serving requests.

@@ -75,22 +75,30 @@ func (d *Driver) ensureNetworkLinks(n *network) error {
 	if err := d.kernel.AddAddrs(gwLink, gateways(n)); err != nil {
 		return err
 	}
-	return d.ensureForwarding(n)
+	d.ensureForwarding(n, gwLink)
+	return nil
 }
 
-// ensureForwarding turns IPv4 forwarding on for a host gateway, as Docker's
-// bridge driver does (Debian's dockerd 20.10 turned it on at start; newer
-// engines leave it to their bridge networks), or the host answers its
-// containers but routes nothing for them.
-func (d *Driver) ensureForwarding(n *network) error {
+// ensureForwarding lets the host route for a network whose IPv4 gateway
+// it holds, as Docker's bridge driver does (Debian's dockerd 20.10 turned
+// forwarding on at start; newer engines leave it to their bridge
+// networks): forwarding on the gateway link itself, over netlink, which
+// works inside a container too, and the host's net.ipv4.ip_forward, which
+// routing on to its other interfaces needs, where /proc/sys is writable.
+// Neither fails the network: a host that cannot forward still serves its
+// segment, and says so once.
+func (d *Driver) ensureForwarding(n *network, gwLink string) {
 	if len(n.IPv4) == 0 {
-		return nil
+		return
 	}
-	changed, err := d.kernel.EnableIPv4Forwarding()
+	err := d.kernel.EnableForwardingOn(gwLink)
+	changed, gerr := d.kernel.EnableIPv4Forwarding()
 	if changed {
 		d.log.Info("turned IPv4 forwarding on (net.ipv4.ip_forward=1) for the host gateway", "network", shortID(n.ID))
 	}
-	return err
+	if err = errors.Join(err, gerr); err != nil && d.forwardWarned.CompareAndSwap(false, true) {
+		d.log.Warn("IPv4 forwarding could not be turned on: set net.ipv4.ip_forward=1 on the host for containers to reach beyond their segment", "err", err)
+	}
 }
 
 func (d *Driver) ensureSegment(n *network) error {
