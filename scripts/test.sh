@@ -27,6 +27,7 @@ install_deps() {
 	command -v sysctl >/dev/null && command -v pgrep >/dev/null || need+=(procps)
 	command -v iptables >/dev/null || need+=(iptables)
 	command -v make >/dev/null || need+=(make)
+	command -v gcc >/dev/null || need+=(gcc)  # go test -race needs cgo
 	command -v etcd >/dev/null || need+=(etcd-server)
 	command -v etcdctl >/dev/null || need+=(etcd-client)
 	if ((${#need[@]})); then
@@ -64,7 +65,8 @@ go_tests() {
 	go vet ./... && go vet -tags vmtest ./... || return 1
 	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... || return 1
 	[[ -z $(gofmt -l .) ]] || { echo "not gofmt'ed:"; gofmt -l .; return 1; }
-	go test -count=1 -v -timeout 10m ./... >"$log" 2>&1 || rc=$?
+	# -race: the driver serves requests for different networks at once.
+	go test -race -count=1 -v -timeout 20m ./... >"$log" 2>&1 || rc=$?
 	gotest_report "$log" || rc=1
 	((rc == 0)) || tail -n 80 "$log"
 	rm -f "$log"
