@@ -30,6 +30,7 @@ e2e: ## the end-to-end suite only, on each of E2E_ENGINES (make e2e E2E_ENGINES=
 bench: build ## performance figures (printed, not asserted); root
 	./scripts/bench.sh
 	./scripts/bench-cluster.sh
+	./scripts/bench-scale.sh
 
 image: build ## container image $(IMAGE), built by the engine $DOCKER_HOST points at
 	docker build -t $(IMAGE) .
