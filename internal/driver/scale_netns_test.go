@@ -238,8 +238,8 @@ func settle(t *testing.T, ns *netnstest.NS) {
 // and after: the kernel also announces links whose IPv6 state it changed
 // itself), and to addresses, routes, permanent neighbour and FDB entries
 // and nftables, as the kernel announces them to `ip monitor` and `nft
-// monitor`. A sentinel link brackets fn, so an announcement is neither
-// missed nor misattributed.
+// monitor`. A sentinel veth pair brackets fn, so an announcement is
+// neither missed nor misattributed.
 func kernelWrites(t *testing.T, ns *netnstest.NS, fn func()) []string {
 	t.Helper()
 	var out lockedBuffer
@@ -254,7 +254,7 @@ func kernelWrites(t *testing.T, ns *netnstest.NS, fn func()) []string {
 			if attempt == 20 {
 				t.Fatalf("ip monitor never reported the sentinel link %s:\n%s", name, out.String())
 			}
-			ns.Must(t, "ip", "link", "add", name, "type", "bridge")
+			ns.Must(t, "ip", "link", "add", name, "type", "veth", "peer", "name", name+"p") // no FDB entry of its own
 			ns.Must(t, "ip", "link", "del", name)
 			for wait := time.Now().Add(time.Second); time.Now().Before(wait) && !strings.Contains(out.String(), name); {
 				time.Sleep(20 * time.Millisecond)
