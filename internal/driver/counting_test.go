@@ -43,6 +43,7 @@ var writes = map[string]bool{
 	"EnsureBridge": true, "EnsureVxlanLink": true, "EnsureVeth": true, "EnsureVlan": true,
 	"SetFloodPeers": true, "SetRemoteMACs": true, "SetNeighbors": true, "EnsureMacvlan": true,
 	"EnsureIpvlan": true, "DeleteOwned": true, "AddAddrs": true, "AllowForward/add": true, "WithdrawForward": true,
+	"AddForwardElements": true,
 }
 
 // countingKernel is the real kernel, counting the calls the driver makes.
@@ -124,6 +125,11 @@ func (k *countingKernel) AddAddrs(name string, addrs []*net.IPNet) error {
 func (k *countingKernel) AllowForward(rules []links.ForwardRule, mode links.ForwardMode) error {
 	k.calls.add("AllowForward/"+mode.String(), 1)
 	return k.Kernel.AllowForward(rules, mode)
+}
+
+func (k *countingKernel) AddForwardElements(rules []links.ForwardRule) error {
+	k.calls.add("AddForwardElements", 1)
+	return k.Kernel.AddForwardElements(rules)
 }
 
 func (k *countingKernel) WithdrawForward(rules []links.ForwardRule) error {

@@ -31,6 +31,7 @@ type Kernel interface {
 	Snapshot() (*links.Snapshot, error)
 	AddAddrs(name string, addrs []*net.IPNet) error
 	AllowForward(rules []links.ForwardRule, mode links.ForwardMode) error
+	AddForwardElements(rules []links.ForwardRule) error
 	WithdrawForward(rules []links.ForwardRule) error
 	LookupUnderlay(vtepDev string, srcAddr net.IP, remotes []net.IP) (links.Underlay, error)
 	Exists(name string) bool

@@ -202,13 +202,21 @@ func gateways(n *network) []*net.IPNet {
 // at once would both lay out the chain. A host on legacy iptables, where
 // the plugin cannot write, gets a warning once per process.
 
-// allowForward adds the bridge of a bridge-mode network to the exception.
+// allowForward adds the bridge of a bridge-mode network to the exception:
+// by name, reading nothing, where the exception is laid out (the cost of a
+// request does not grow with the rules of Docker's own networks); else
+// laying it out.
 func (d *Driver) allowForward(ctx context.Context, n *network) error {
 	rules := forwardRules([]*network{n})
 	if len(rules) == 0 {
 		return nil
 	}
-	return d.withFirewall(ctx, func() error { return d.kernel.AllowForward(rules, links.ForwardAdd) })
+	return d.withFirewall(ctx, func() error {
+		if d.kernel.AddForwardElements(rules) == nil {
+			return nil
+		}
+		return d.kernel.AllowForward(rules, links.ForwardAdd)
+	})
 }
 
 // withdrawForward takes the bridge of a network that is going out of the

@@ -7,64 +7,59 @@ import (
 )
 
 // WithdrawForward takes the given bridges out of the firewall exception:
-// one map element per bridge, whatever the number of bridges, leaving the
-// others and the chain as they are. A bridge the maps do not hold is not
-// an error: each element is added and deleted in the same batch (adding
-// one that is there changes nothing), so the delete always finds it and
-// the batch takes away only what was there.
+// one map element per bridge, by name, leaving the others and the chain as
+// they are and reading none of the firewall, so its cost does not grow
+// with the host's rules. A bridge the maps do not hold is not an error:
+// each element is added and deleted in the same batch (adding one that is
+// there changes nothing), so the delete always finds it and the batch
+// takes away only what was there. A family without the maps has nothing
+// to withdraw.
 func (k *Kernel) WithdrawForward(rules []ForwardRule) error {
-	if len(rules) == 0 {
-		return nil
-	}
 	keys, err := forwardKeys(rules)
 	if err != nil {
 		return fmt.Errorf("withdraw firewall exception: %w", err)
 	}
-	c, err := k.nft()
-	if err != nil {
-		return fmt.Errorf("withdraw firewall exception: %w", err)
-	}
-	queued := false
 	for _, family := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyIPv6} {
-		ok, err := k.queueWithdraw(c, family, keys)
-		if err != nil {
+		if err := k.withdrawElements(family, keys); err != nil {
 			return fmt.Errorf("withdraw firewall exception (%s filter table): %w", familyName(family), err)
 		}
-		queued = queued || ok
-	}
-	if !queued {
-		return nil
-	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("withdraw firewall exception: %w", err)
 	}
 	return nil
 }
 
-// queueWithdraw queues the removal of keys from one family's maps; ok
-// reports anything queued.
-func (k *Kernel) queueWithdraw(c *nftables.Conn, family nftables.TableFamily, keys keySet) (ok bool, err error) {
+// withdrawElements removes keys from one family's maps in one batch.
+func (k *Kernel) withdrawElements(family nftables.TableFamily, keys keySet) error {
+	c, err := k.nft()
+	if err != nil {
+		return err
+	}
 	l := k.forwardLayout()
-	st, err := readForward(c, family, l)
-	if noNFTables(err) {
-		return false, nil
-	}
-	if err != nil || st.forward == nil {
-		return false, err
-	}
+	table := &nftables.Table{Name: "filter", Family: family}
+	var names []string
 	for i, name := range []string{l.bridges, l.internal} {
-		m := st.maps[name]
-		if m == nil || !m.IsMap || len(keys[i]) == 0 {
+		if len(keys[i]) == 0 {
 			continue
 		}
-		elems := accepting(keys[i])
+		m, elems := &nftables.Set{Table: table, Name: name, IsMap: true}, accepting(keys[i])
 		if err := c.SetAddElements(m, elems); err != nil {
-			return false, fmt.Errorf("map %s: %w", m.Name, err)
+			return fmt.Errorf("map %s: %w", name, err)
 		}
 		if err := c.SetDeleteElements(m, elems); err != nil {
-			return false, fmt.Errorf("map %s: %w", m.Name, err)
+			return fmt.Errorf("map %s: %w", name, err)
 		}
-		ok = true
+		names = append(names, name)
 	}
-	return ok, nil
+	if len(names) == 0 {
+		return nil
+	}
+	err = c.Flush()
+	if err == nil {
+		return nil
+	}
+	for _, name := range names {
+		if _, gerr := c.GetSetByName(table, name); gerr != nil {
+			return nil // no such table or map: nothing to withdraw
+		}
+	}
+	return fmt.Errorf("update the maps: %w", err)
 }
