@@ -138,10 +138,11 @@ fx_is_stale() {
 }
 
 # fx_sync: forget what Docker no longer has (a failed create or run, a
-# removal); a network's gateway leaves the router with it.
+# removal), as the last observation saw it; a network's gateway leaves the
+# router with it.
 fx_sync() {
 	local have n c
-	have=" $(fx_docker network ls --filter driver=vxlan --format '{{.Name}}' | tr '\n' ' ') "
+	have=" $(awk '{print $3}' "$FXD/d_nets" | tr '\n' ' ') "
 	for n in $(fx_nets); do
 		[[ $have == *" $n "* ]] && continue
 		if [[ ${FX_NKIND[$n]} == pmv ]]; then
@@ -149,7 +150,7 @@ fx_sync() {
 		fi
 		unset "FX_NKIND[$n]" "FX_NGW[$n]"
 	done
-	have=" $(fx_docker ps -a --format '{{.Names}}' | tr '\n' ' ') "
+	have=" $(awk '{print $2}' "$FXD/d_cts" | tr '\n' ' ') "
 	for c in $(fx_cts); do
 		[[ $have == *" $c "* ]] || unset "FX_CNET[$c]" "FX_CPOL[$c]"
 	done
@@ -185,17 +186,21 @@ fx_observe() {
 	local rc=0
 	host_exec h1 "$PLUGIN_BIN" inspect --json >"$FXD/s.json" 2>"$FXD/s.err" || rc=$?
 	echo "$rc" >"$FXD/s_rc"
-	if ! jq -e . "$FXD/s.json" >/dev/null 2>&1; then
-		echo '{}' >"$FXD/s.json"
-	fi
-	jq -r '.Networks[]? | "\(.ID) \(.Mode)"' "$FXD/s.json" | sort >"$FXD/s_nets"
-	jq -r '(.Networks[]? | .ID as $n | .Links[]? | "\(.Name) \(.State) \($n)"), (.Endpoints[]? | "\(.Link.Name) \(.Link.State) \(.ID)")' "$FXD/s.json" | sort >"$FXD/s_links"
-	jq -r '.Endpoints[]? | "\(.NetworkID) \(.ID)"' "$FXD/s.json" | sort >"$FXD/s_eps"
-	jq -r '.Orphans[]?' "$FXD/s.json" | sort >"$FXD/s_orphans"
-	jq -r '.StateRecovery.MovedTo // empty' "$FXD/s.json" >"$FXD/s_recovery"
+	fx_split_report <"$FXD/s.json"
 
 	host_netexec h1 ip -d -o link show 2>"$FXD/k_host.err" | fx_marked_links | sort >"$FXD/k_host"
 	fx_observe_containers >"$FXD/k_ct"
+}
+
+# fx_split_report: reads inspect's JSON report, writes s_nets, s_links,
+# s_eps, s_orphans and s_recovery (all empty if it is not JSON).
+fx_split_report() {
+	local f
+	for f in s_nets s_links s_eps s_orphans s_recovery; do : >"$FXD/$f"; done
+	jq -r '(.Networks[]? | "s_nets \(.ID) \(.Mode)", (.ID as $n | .Links[]? | "s_links \(.Name) \(.State) \($n)")),
+		(.Endpoints[]? | "s_links \(.Link.Name) \(.Link.State) \(.ID)", "s_eps \(.NetworkID) \(.ID)"),
+		(.Orphans[]? | "s_orphans \(.)"), (.StateRecovery.MovedTo // empty | "s_recovery \(.)")' 2>/dev/null |
+		sort -u | awk -v d="$FXD" '{f = $1; sub(/^[^ ]* /, ""); print > (d "/" f)}' || true
 }
 
 # fx_marked_links: reads `ip -d -o link show`, prints "NAME ROLE ID MASTER
@@ -214,35 +219,41 @@ fx_marked_links() {
 	}'
 }
 
+# _FX_PROBE: run inside the host with "CID,SANDBOX,GATEWAY,IP" arguments;
+# prints, for each container, "CID ROLE ID" for each marked link in its
+# namespace, "CID addr ok|missing", "CID ping ok|fail" (three tries, when
+# it has a gateway) or "CID netns missing".
+# shellcheck disable=SC2016 # expanded by the inner shell
+_FX_PROBE='
+probe() { # SANDBOX GATEWAY IP, inside the namespace
+	ip -d -o link show | awk "{for (i = 1; i < NF; i++) if (\$i == \"alias\" && index(\$(i + 1), \"docker-vxlan-plugin/\") == 1) {
+		split(\$(i + 1), p, \"/\"); print p[3], p[4]}}"
+	if ip -o -4 addr show | grep -q " inet $3/"; then echo addr ok; else echo addr missing; fi
+	[[ $2 != - ]] || return 0
+	for _ in 1 2 3; do
+		if ping -q -c 1 -W 1 "$2" >/dev/null 2>&1; then echo ping ok; return; fi
+	done
+	echo ping fail
+}
+for spec in "$@"; do
+	IFS=, read -r cid key gw ip <<<"$spec"
+	if [[ ! -e $key ]]; then echo "$cid netns missing"; continue; fi
+	nsenter --net="$key" bash -c "$(declare -f probe); probe \"\$@\"" probe "$key" "$gw" "$ip" 2>/dev/null | sed "s/^/$cid /"
+done
+'
+
 # fx_observe_containers: for each running container, the marked links in
 # its namespace, whether its address is on an interface and whether it
-# reaches its gateway (three tries), all in one trip into the host.
-# shellcheck disable=SC2016 # expanded by the inner shell
+# reaches its gateway, in one trip into the host (_FX_PROBE).
 fx_observe_containers() {
-	local specs=() cid running net gw ip key
+	local specs=() cid running net ip key gw
 	while read -r cid _ running _ net _ _ _ ip key; do
-		[[ $running == true ]] || continue
-		gw=$(fx_gateway "$net")
-		specs+=("$cid,$key,${gw:--},$ip")
+		gw=${FX_NGW[$net]:-}
+		[[ $running == true ]] && specs+=("$cid,$key,${gw:--},$ip")
 	done <"$FXD/d_cts"
 	((${#specs[@]})) || return 0
-	host_exec h1 bash -c '
-		for spec in "$@"; do
-			IFS=, read -r cid key gw ip <<<"$spec"
-			if ! l=$(nsenter --net="$key" ip -d -o link show 2>/dev/null); then echo "$cid netns missing"; continue; fi
-			grep -o "alias docker-vxlan-plugin/[^ ]*" <<<"$l" | awk -v c="$cid" "{n = split(\$2, p, \"/\"); print c, p[3], p[4]}"
-			if nsenter --net="$key" ip -o -4 addr show | grep -q " inet $ip/"; then echo "$cid addr ok"; else echo "$cid addr missing"; fi
-			[[ $gw != - ]] || continue
-			r=fail
-			for _ in 1 2 3; do
-				if nsenter --net="$key" ping -q -c 1 -W 1 "$gw" >/dev/null 2>&1; then r=ok; break; fi
-			done
-			echo "$cid ping $r"
-		done' fx "${specs[@]}" | sort
+	host_exec h1 bash -c "$_FX_PROBE" fx "${specs[@]}" | sort
 }
-
-# fx_gateway NETWORK_NAME: the address its containers must reach, or "".
-fx_gateway() { echo "${FX_NGW[$1]:-}"; }
 
 # ---------------------------------------------------------------- invariants
 
@@ -278,7 +289,7 @@ fx_observed_marks() {
 # how they differ.
 fx_diff() {
 	local d
-	d=$(diff <(sort "$2") <(sort "$3") | grep '^[<>]' || true)
+	d=$(diff "$2" "$3" | grep '^[<>]' || true)
 	[[ -z $d ]] && return 0
 	FX_WHY+="$1 differ (< $(basename "$2"), > $(basename "$3")):"$'\n'"$d"$'\n'
 	return 1
@@ -288,6 +299,7 @@ fx_diff() {
 fx_check() {
 	FX_WHY=""
 	fx_observe
+	fx_sync
 	fx_expected_marks | sort >"$FXD/want_marks"
 	fx_observed_marks | sort >"$FXD/got_marks"
 	awk '{print $1}' "$FXD/d_nets" | sort >"$FXD/d_netids"
@@ -352,38 +364,44 @@ fx_check_recovery() {
 # macvlan endpoints are in their containers. Every running container has
 # its address and reaches its gateway.
 fx_check_common() {
-	local name state owner role id master up cid what res net
-	awk '{print $1}' "$FXD/k_host" | sort >"$FXD/k_names"
-	awk '{print $1}' "$FXD/s_links" | sort -u >"$FXD/s_names"
-	comm -23 "$FXD/k_names" "$FXD/s_names" >"$FXD/k_unaccounted"
+	awk '{print $1}' "$FXD/k_host" >"$FXD/k_names"
+	awk '{print $1}' "$FXD/s_links" | sort -u | comm -23 "$FXD/k_names" - >"$FXD/k_unaccounted"
 	fx_diff "links no record accounts for: kernel vs inspect's orphans" "$FXD/k_unaccounted" "$FXD/s_orphans" || true
-	while read -r name state owner; do
-		case $state in
-		ok) grep -qx "$name" "$FXD/k_names" || FX_WHY+="inspect says $name is ok; the kernel has no such marked link"$'\n' ;;
-		missing)
-			# Only a macvlan endpoint's link may be away: in its container.
-			grep -q " $owner\$" <(awk '$1 != "host"' "$FXD/got_marks") ||
-				FX_WHY+="link $name of $owner is missing (not in the host, nor in a container)"$'\n'
-			;;
-		*) FX_WHY+="link $name of $owner is $state"$'\n' ;;
-		esac
-	done <"$FXD/s_links"
-	while read -r name role id master up; do
-		grep -qx "$name" "$FXD/s_orphans" && continue # kept as it is
-		[[ $up == up ]] || FX_WHY+="marked link $name ($role $id) is down"$'\n'
-		[[ $role == endpoint ]] || continue
-		net=$(awk -v e="$id" '$2 == e {print $1}' "$FXD/d_eps" "$FXD/s_eps" | head -n 1)
-		[[ -n $net ]] || continue # a kept orphan
-		grep -q "^$master bridge $net " "$FXD/k_host" ||
-			FX_WHY+="endpoint veth $name is on ${master/#-/no bridge}, not on its network's bridge"$'\n'
-	done < <(cat "$FXD/k_host")
-	while read -r cid what res; do
-		case $what in
-		addr) [[ $res == ok ]] || FX_WHY+="running container $cid has lost its address"$'\n' ;;
-		ping) [[ $res == ok ]] || FX_WHY+="running container $cid does not reach its gateway"$'\n' ;;
-		netns) FX_WHY+="running container $cid: its network namespace is gone"$'\n' ;;
-		esac
-	done <"$FXD/k_ct"
+	local p
+	p=$(fx_link_problems; fx_container_problems)
+	[[ -z $p ]] || FX_WHY+="$p"$'\n'
+}
+
+# fx_link_problems: one line for each link that is not as it must be.
+fx_link_problems() {
+	awk '
+	FILENAME == ARGV[1] { role[$1] = $2; id[$1] = $3; master[$1] = $4; up[$1] = $5; next }
+	FILENAME == ARGV[2] { if ($1 != "host") inct[$3] = 1; next }
+	FILENAME == ARGV[3] { orphan[$1] = 1; next }
+	FILENAME == ARGV[4] || FILENAME == ARGV[5] { if (!($2 in net)) net[$2] = $1; next }
+	{
+		if ($2 == "ok") { if (!($1 in role)) print "inspect says " $1 " is ok; the kernel has no such marked link" }
+		else if ($2 != "missing") print "link " $1 " of " $3 " is " $2
+		else if (!($3 in inct)) print "link " $1 " of " $3 " is missing (not in the host, nor in a container)"
+	}
+	END {
+		for (n in role) {
+			if (n in orphan) continue # kept as it is
+			if (up[n] != "up") print "marked link " n " (" role[n] " " id[n] ") is down"
+			if (role[n] != "endpoint" || !(id[n] in net)) continue
+			m = master[n]
+			if (!(m in role) || role[m] != "bridge" || id[m] != net[id[n]]) print "endpoint veth " n " is on " m ", not on its network bridge"
+		}
+	}' "$FXD/k_host" "$FXD/got_marks" "$FXD/s_orphans" "$FXD/d_eps" "$FXD/s_eps" "$FXD/s_links"
+}
+
+# fx_container_problems: one line for each running container that lost
+# its address, its gateway or its namespace.
+fx_container_problems() {
+	awk '
+	$2 == "addr" && $3 != "ok" { print "running container " $1 " has lost its address" }
+	$2 == "ping" && $3 != "ok" { print "running container " $1 " does not reach its gateway" }
+	$2 == "netns" { print "running container " $1 ": its network namespace is gone" }' "$FXD/k_ct"
 }
 
 # ---------------------------------------------------------------- steps
@@ -703,7 +721,6 @@ fx_step() {
 		esac
 		((rc == 2)) || break
 	done
-	fx_sync
 	return "$rc"
 }
 
@@ -719,7 +736,7 @@ fx_figures() {
 		"plugin starts: $FX_STAT_PRESTARTS; dockerd restarts: $FX_STAT_DRESTARTS; state file damaged: $FX_STAT_DAMAGES" \
 		"(replaced by the plugin: $FX_STAT_RECOVERIES, repaired: $FX_STAT_REPAIRS)"
 	log "figures: step time (step and checks) median $(sed -n "$(((n + 1) / 2))p" <<<"$sorted") ms, max $(tail -n 1 <<<"$sorted") ms, total $(($(printf '%s+' "${FX_STEP_MS[@]}")0)) ms; the slowest:"
-	sort -k2,2nr "$FXD/steps.log" | head -n 3 | sed 's/^/#   step /' >&2
+	sort -k2,2nr "$FXD/steps.log" | sed -n "1,3s/^/#   step /p" >&2
 }
 
 # fx_diagnose: after a violation, the kernel's view of each running
@@ -734,4 +751,28 @@ fx_diagnose() {
 	done <"$FXD/k_ct"
 	echo "host:"
 	host_netexec h1 sh -c 'ip -br link; ip -br addr; bridge link; ip neigh; nft list ruleset 2>/dev/null | grep -c . ; iptables -S INPUT; iptables -S FORWARD' 2>&1 | sed 's/^/    /'
+}
+
+# fx_self_test: the checks fail when they must (positive controls): a
+# container whose gateway address is gone from its bridge, and a link
+# carrying the plugin's mark that nothing accounts for. Leaves nothing.
+fx_self_test() {
+	local id br
+	fx_docker network create -d vxlan --subnet 10.63.0.0/24 --gateway 10.63.0.1 \
+		-o VxlanId=999 -o "Peers=$FX_ROUTER_VTEP" fxself >/dev/null || return 1
+	FX_NKIND[fxself]=vxbr FX_NGW[fxself]=10.63.0.1
+	fx_docker run -d --name fxself --network fxself busybox:local sleep 1000000 >/dev/null || return 1
+	FX_CNET[fxself]=fxself FX_CPOL[fxself]=no
+	fx_check || { echo "checks fail on a sound host: $FX_WHY"; return 1; }
+	id=$(fx_docker network inspect -f '{{.Id}}' fxself)
+	br=$(awk -v n="$id" '$2 == "bridge" && $3 == n {print $1}' "$FXD/k_host")
+	host_netexec h1 ip addr del 10.63.0.1/24 dev "$br"
+	if fx_check || [[ $FX_WHY != *"does not reach its gateway"* ]]; then echo "a cut-off container passed: $FX_WHY"; return 1; fi
+	host_netexec h1 ip addr add 10.63.0.1/24 dev "$br"
+	host_netexec h1 ip link add fxself0 type veth peer name fxself1
+	host_netexec h1 ip link set fxself0 alias "${FX_MARK}vxlan/bridge/fxself"
+	if fx_check || [[ $FX_WHY != *"fxself"* ]]; then echo "a leaked marked link passed: $FX_WHY"; return 1; fi
+	host_netexec h1 ip link del fxself0
+	fx_docker rm -f fxself >/dev/null && fx_docker network rm fxself >/dev/null || return 1
+	fx_check || { echo "checks fail after the controls: $FX_WHY"; return 1; }
 }
