@@ -127,8 +127,10 @@ func TestAllocatorWhileEtcdDown(t *testing.T) {
 		if seen[p.Addr()] {
 			t.Fatalf("%s handed out twice", p.Addr())
 		}
-		if took > 100*time.Millisecond {
-			t.Errorf("address from a held block took %s with etcd down", took)
+		// Not a speed test: an address from a held block must not wait on
+		// etcd at all, which would cost the whole operation timeout.
+		if took >= time.Second {
+			t.Errorf("address from a held block took %s with etcd down: it waited on etcd", took)
 		}
 		seen[p.Addr()] = true
 	}
