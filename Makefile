@@ -27,6 +27,10 @@ export E2E_ENGINES
 e2e: ## the end-to-end suite only, on each of E2E_ENGINES (make e2e E2E_ENGINES=newest); root
 	./scripts/test.sh e2e
 
+.PHONY: faults
+faults: build ## seeded fault injection against a real dockerd (SEED=, STEPS=, FAULTS_LONG=1); root
+	bash test/e2e/faults.sh
+
 bench: build ## performance figures (printed, not asserted); root
 	./scripts/bench.sh
 	./scripts/bench-cluster.sh

@@ -11,10 +11,15 @@
 # file), inspect tells the truth and every running container reaches its
 # gateway. The first violation ends the run, naming the seed and the step.
 #
+# Not (yet) part of `make test`: it finds a defect still open (issue 9):
+# the plugin killed after it recorded a CreateEndpoint but before dockerd
+# read the answer leaves an endpoint Docker never deletes (seed 300204862,
+# step 85). Run it with `make faults`.
+#
 #   SEED=N          the generator's seed (default random; printed)
 #   STEPS=N         steps (default 500; FAULTS_LONG=1: 5000)
 #   FX_WEIGHTS=".." step weights, e.g. "damage=0 dockerd_restart=5"
-#   Reproduce a failure: SEED=<seed> STEPS=<step> bash test/e2e/80-faults.sh
+#   Reproduce a failure: SEED=<seed> STEPS=<step> bash test/e2e/faults.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults-lib.sh"
@@ -32,7 +37,7 @@ report() {
 	echo "$FX_WHY" | sed '/^$/d; s/^/  /'
 	echo "the steps before it (step, ms, what):"
 	tail -n 12 "$FXD/steps.log" | sed 's/^/  /'
-	echo "replay: SEED=$SEED STEPS=$1 bash test/e2e/80-faults.sh"
+	echo "replay: SEED=$SEED STEPS=$1 bash test/e2e/faults.sh"
 	fx_diagnose
 	grep -i 'plugin\|vxlan' "$(_hdir h1)/dockerd.log" | grep -E 'level=(warn|error)' | tail -n 8 | sed 's/^/  dockerd: /' || true
 }
