@@ -5,8 +5,8 @@
 #
 #   . "$(dirname "$0")/lib.sh"
 #   . "$(dirname "$0")/faults-lib.sh"
-#   fx_setup; fx_seed "$SEED"
-#   fx_step STEP_NUMBER && fx_check   # as often as you like
+#   fx_setup; fx_seed "$SEED"; fx_self_test
+#   fx_step && fx_check   # as often as you like; FX_WHY says what failed
 #   fx_figures
 #
 # The host h1 has an underlay to a router r1 (the VXLAN networks' Peers) and
@@ -24,7 +24,8 @@
 # marked kernel links must agree exactly.
 #
 # Globals set here: FX_WHY (why the last check or step failed), FX_DESC
-# (what the last step did), FX_STAT_* (figures).
+# (what the last step did), FX_STAT_* (figures). Tunables: FX_MAX_NETS,
+# FX_MAX_CTS (how many networks and containers at most), FX_WEIGHTS.
 
 FX_MAX_NETS=${FX_MAX_NETS:-6}
 FX_MAX_CTS=${FX_MAX_CTS:-8}
@@ -410,7 +411,7 @@ fx_container_problems() {
 # when it does not apply now (nothing done; draw another), 1 when Docker
 # or the plugin failed where nothing was injected (FX_WHY says how).
 
-# fx_expect_ok OUT: an ordinary command failed: a violation.
+# fx_failed OUT: an ordinary command failed: a violation.
 fx_failed() { FX_WHY="$FX_DESC: failed with no fault injected: $1"; return 1; }
 
 # fx_run_docker ARGS...: docker ARGS, its output in FX_OUT, its status returned.
