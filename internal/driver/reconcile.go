@@ -143,28 +143,6 @@ func orphans(x *index, owned []links.Owned) []links.Owned {
 	return out
 }
 
-// accounts reports whether a record or claim accounts for a link with mark
-// m; the caller holds x.mu.
-func (x *index) accounts(m links.Mark) bool {
-	switch m.Role {
-	case roleEndpoint:
-		_, ok := x.epClaims[m.ID]
-		return ok
-	case roleVlan:
-		return len(x.parents[m.ID]) > 0
-	}
-	n := x.claims[m.ID]
-	if n == nil {
-		return false
-	}
-	for _, l := range ownLinks(n) {
-		if l.role == m.Role {
-			return true
-		}
-	}
-	return false
-}
-
 // Counts reports how many networks and endpoints the driver holds; an
 // unreadable store counts as zero. It reads the index only, so a slow
 // request never stalls a scrape.

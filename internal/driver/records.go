@@ -48,28 +48,6 @@ func (e *endpoint) hostLink() string {
 // ErrNotFound marks requests for network or endpoint IDs the driver does not know.
 var ErrNotFound = errors.New("not found")
 
-// lookupNetwork returns the recorded network id; an unknown one is
-// ErrNotFound.
-func (x *index) lookupNetwork(id string) (*network, error) {
-	if n := x.network(id); n != nil {
-		return n, nil
-	}
-	return nil, fmt.Errorf("network %s: %w", shortID(id), ErrNotFound)
-}
-
-// lookupEndpointOf returns an endpoint of the given network; an endpoint
-// of another network is as unknown as a missing one.
-func (x *index) lookupEndpointOf(networkID, endpointID string) (*endpoint, error) {
-	e := x.endpoint(endpointID)
-	switch {
-	case e == nil:
-		return nil, fmt.Errorf("endpoint %s: %w", shortID(endpointID), ErrNotFound)
-	case e.NetworkID != networkID:
-		return nil, fmt.Errorf("endpoint %s on network %s: %w", shortID(endpointID), shortID(networkID), ErrNotFound)
-	}
-	return e, nil
-}
-
 // listAll decodes every record of a bucket.
 func listAll[T any](s Store, bucket string) ([]T, error) {
 	var all []T
