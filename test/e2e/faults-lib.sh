@@ -606,12 +606,24 @@ fx_step_dockerd_restart() {
 		[[ ${FX_CPOL[$c]} == always ]] && fx_joins_ok "$c" && back+=("$c")
 	done
 	FX_DESC="dockerd restart (${#back[@]} containers to come back: ${back[*]})"
-	dockerd_restart h1
+	fx_dockerd_restart
 	FX_STAT_DRESTARTS=$((FX_STAT_DRESTARTS + 1))
 	for c in "${back[@]}"; do
 		wait_for 30 fx_is_running "$c" ||
 			{ FX_WHY="$FX_DESC: $c did not come back within 30 s: $(fx_docker inspect -f '{{.State.Status}} {{.State.Error}}' "$c")"; return 1; }
 	done
+}
+
+# fx_dockerd_restart: lib.sh's dockerd_restart, waiting between stop and
+# start until the old dockerd is gone for good: its last threads still hold
+# the lock of its metadata database for a while (the new one then fails
+# with "error while opening volume store metadata database: timeout").
+fx_dockerd_restart() {
+	local pid
+	pid=$(cat "$(_hdir h1)/dockerd.pid")
+	dockerd_stop h1
+	wait_for 60 test ! -e "/proc/$pid" || die "dockerd $pid still there 60 s after SIGTERM"
+	dockerd_start h1
 }
 
 fx_is_running() { [[ $(fx_docker inspect -f '{{.State.Running}}' "$1") == true ]]; }
