@@ -39,14 +39,18 @@ func (k *Kernel) AddForwardElements(rules []ForwardRule) error {
 }
 
 // addElements adds keys to one family's maps in one batch; ok is false
-// when the family has no filter table.
+// when the family has no filter table. The table is looked up first: a
+// batch the kernel refuses costs it an RCU grace period (some 10 ms).
 func (k *Kernel) addElements(family nftables.TableFamily, keys keySet) (ok bool, err error) {
 	c, err := k.nft()
 	if err != nil {
 		return false, err
 	}
+	table, found := filterTable(c, family)
+	if !found {
+		return false, nil // no firewall in this family
+	}
 	l := k.forwardLayout()
-	table := &nftables.Table{Name: "filter", Family: family}
 	for i, name := range []string{l.bridges, l.internal} {
 		if len(keys[i]) > 0 {
 			if err := c.SetAddElements(&nftables.Set{Table: table, Name: name, IsMap: true}, accepting(keys[i])); err != nil {
@@ -54,12 +58,14 @@ func (k *Kernel) addElements(family nftables.TableFamily, keys keySet) (ok bool,
 			}
 		}
 	}
-	err = c.Flush()
-	if err == nil {
-		return true, nil
+	if err := c.Flush(); err != nil {
+		return false, fmt.Errorf("add to the maps: %w", err)
 	}
-	if _, terr := c.ListTableOfFamily(table.Name, family); terr != nil {
-		return false, nil // no filter table: no firewall in this family
-	}
-	return false, fmt.Errorf("add to the maps: %w", err)
+	return true, nil
+}
+
+// filterTable looks up a family's filter table by name.
+func filterTable(c *nftables.Conn, family nftables.TableFamily) (*nftables.Table, bool) {
+	t, err := c.ListTableOfFamily("filter", family)
+	return t, err == nil
 }

@@ -33,33 +33,28 @@ func (k *Kernel) withdrawElements(family nftables.TableFamily, keys keySet) erro
 	if err != nil {
 		return err
 	}
+	table, found := filterTable(c, family)
+	if !found {
+		return nil // no firewall in this family
+	}
 	l := k.forwardLayout()
-	table := &nftables.Table{Name: "filter", Family: family}
-	var names []string
 	for i, name := range []string{l.bridges, l.internal} {
 		if len(keys[i]) == 0 {
 			continue
 		}
 		m, elems := &nftables.Set{Table: table, Name: name, IsMap: true}, accepting(keys[i])
+		if _, err := c.GetSetByName(table, name); err != nil {
+			continue // no such map: nothing to withdraw
+		}
 		if err := c.SetAddElements(m, elems); err != nil {
 			return fmt.Errorf("map %s: %w", name, err)
 		}
 		if err := c.SetDeleteElements(m, elems); err != nil {
 			return fmt.Errorf("map %s: %w", name, err)
 		}
-		names = append(names, name)
 	}
-	if len(names) == 0 {
-		return nil
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("update the maps: %w", err)
 	}
-	err = c.Flush()
-	if err == nil {
-		return nil
-	}
-	for _, name := range names {
-		if _, gerr := c.GetSetByName(table, name); gerr != nil {
-			return nil // no such table or map: nothing to withdraw
-		}
-	}
-	return fmt.Errorf("update the maps: %w", err)
+	return nil
 }
