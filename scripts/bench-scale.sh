@@ -117,7 +117,7 @@ plugin_start h1 --metrics "$METRICS"
 host_docker h1 run --rm busybox:local true # warm up the engine
 echo "networks,vxlan_create_p50_ms,vxlan_create_p99_ms,bridge_create_p50_ms,bridge_create_p99_ms,vxlan_run_p50_ms,vxlan_run_p99_ms,bridge_run_p50_ms,bridge_run_p99_ms" >"$WORK/networks.csv"
 echo "endpoints,networks,samples,create_mean_ms,create_p50_ms,create_p99_ms,join_mean_ms,join_p50_ms,join_p99_ms,client_create_p50_ms,client_create_p99_ms,client_join_p50_ms,client_join_p99_ms" >"$WORK/endpoints.csv"
-echo "networks,endpoints,restart_ms,rss_kib" >"$WORK/plugin.csv"
+echo "networks,endpoints,restart_ms,rss_kib,rss_restarted_kib" >"$WORK/plugin.csv"
 
 # 1. networks
 have=0
@@ -144,8 +144,8 @@ for size in $NET_SIZES; do
 		done
 	done
 	echo "$row" >>"$WORK/networks.csv"
-	rss=$(rss_kib)
-	echo "$have,0,$(restart),$rss" >>"$WORK/plugin.csv"
+	rss=$(rss_kib) took=$(restart)
+	echo "$have,0,$took,$rss,$(rss_kib)" >>"$WORK/plugin.csv"
 done
 
 # 2. endpoints, over the vxlan networks
@@ -168,8 +168,8 @@ for size in $EP_SIZES; do
 	done
 	echo "$row" >>"$WORK/endpoints.csv"
 	have=$size
-	rss=$(rss_kib)
-	echo "${#NETIDS[@]},$size,$(restart),$rss" >>"$WORK/plugin.csv"
+	rss=$(rss_kib) took=$(restart)
+	echo "${#NETIDS[@]},$size,$took,$rss,$(rss_kib)" >>"$WORK/plugin.csv"
 done
 
 for f in networks endpoints plugin; do cp "$WORK/$f.csv" "$OUT/scale-$f.csv"; done
@@ -210,7 +210,7 @@ echo "CreateEndpoint and Join (ms) in the plugin (its histogram: mean, and p50, 
 echo "and as the client saw them (curl), the last $EP_SAMPLES of each size:"
 column -t -s, "$OUT/scale-endpoints.csv"
 echo
-echo "plugin restart to serving (ms) and RSS (KiB):"
+echo "plugin restart to serving (ms), RSS (KiB) before it and right after:"
 column -t -s, "$OUT/scale-plugin.csv"
 echo "plot: $OUT/scale.png"
 rm -rf "$WORK"
