@@ -21,6 +21,9 @@
 #   FX_WEIGHTS=".." step weights, e.g. "damage=0 dockerd_restart=5"
 #   Reproduce a failure: SEED=<seed> STEPS=<step> bash test/e2e/faults.sh
 set -euo pipefail
+# A plugin start waits for the kernel's RTNL lock in its first link dump; a
+# machine busy creating and deleting namespaces has held it for over 20 s.
+E2E_PLUGIN_TIMEOUT=${E2E_PLUGIN_TIMEOUT:-60}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults-lib.sh"
 
