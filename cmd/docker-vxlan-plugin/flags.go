@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
 )
 
 type options struct {
@@ -78,8 +80,8 @@ func parseFlags(args []string) (options, error) {
 	if !validDriverName(o.name) {
 		return o, fmt.Errorf("--name %q: want 1 to %d letters, digits, '.', '_' or '-' (it names the socket, the ownership marks and the firewall chain)", o.name, maxDriverName)
 	}
-	if len(o.vtepDev) > 15 || strings.ContainsAny(o.vtepDev, "/: \t") {
-		return o, fmt.Errorf("--vtepdev %q: want an interface name of at most 15 characters", o.vtepDev)
+	if o.vtepDev != "" && !driver.ValidIfName(o.vtepDev) {
+		return o, fmt.Errorf("--vtepdev %q: want an interface name of at most 15 characters, without spaces, '/', ':' or '%%'", o.vtepDev)
 	}
 	if o.socket == "" {
 		o.socket = filepath.Join(pluginDir, o.name+".sock")

@@ -47,6 +47,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--name", "a b"}, "--name"},
 		{[]string{"--name", strings.Repeat("x", 33)}, "--name"},
 		{[]string{"--vtepdev", "much-too-long-name0"}, "--vtepdev"},
+		{[]string{"--vtepdev", "eth%d"}, "--vtepdev"},
+		{[]string{"--vtepdev", "eth 1"}, "--vtepdev"},
 		{[]string{"extra"}, "extra"},
 	} {
 		if _, err := parseFlags(tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -335,6 +335,13 @@ func parseIfName(s string) (string, bool) {
 	return s, true
 }
 
+// ValidIfName reports whether s is an interface name the kernel takes
+// literally (see parseIfName).
+func ValidIfName(s string) bool {
+	_, ok := parseIfName(s)
+	return ok
+}
+
 func parseMAC(s string) (net.HardwareAddr, bool) {
 	mac, err := net.ParseMAC(s)
 	if err != nil || len(mac) != 6 || mac[0]&1 == 1 || isZero(mac) {
