@@ -60,7 +60,9 @@ func (s *Store) LastRecovery() (*Recovery, error) {
 func (s *Store) ClearRecovery() error { return s.Delete(bucketMeta, keyRecovery) }
 
 // checkFile refuses a file shorter than its own meta page says it is,
-// before bbolt maps it.
+// before bbolt maps it. An empty file is damage too: bbolt writes its meta
+// pages when it creates the file, so an existing file of 0 bytes has lost
+// whatever it recorded (bbolt would silently start it afresh).
 func checkFile(path string) error {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -71,8 +73,11 @@ func checkFile(path string) error {
 	}
 	defer f.Close()
 	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return err // bbolt initialises an empty file
+	if err != nil {
+		return fmt.Errorf("stat state file %s: %w", path, err)
+	}
+	if st.Size() == 0 {
+		return fmt.Errorf("%w: %s is empty (0 bytes)", ErrDamaged, path)
 	}
 	need, err := metaSize(f)
 	if err != nil {

@@ -27,7 +27,7 @@ func filled(t *testing.T) string {
 }
 
 func TestTruncatedFileIsDamagedNotACrash(t *testing.T) {
-	for _, size := range []int64{100, 5000, 8192 + 100, 200_000} {
+	for _, size := range []int64{0, 100, 5000, 8192 + 100, 200_000} {
 		path := filled(t)
 		if err := os.Truncate(path, size); err != nil {
 			t.Fatal(err)
