@@ -30,6 +30,7 @@ install_deps() {
 	command -v gcc >/dev/null || need+=(gcc)  # go test -race needs cgo
 	command -v etcd >/dev/null || need+=(etcd-server)
 	command -v etcdctl >/dev/null || need+=(etcd-client)
+	[[ -x /usr/lib/frr/zebra ]] || need+=(frr)  # BGP EVPN peer of test/e2e/45-evpn.sh
 	if ((${#need[@]})); then
 		echo "# installing ${need[*]}"
 		apt-get update -qq
