@@ -172,17 +172,20 @@ func (d *Driver) endpointResponse(req CreateEndpointRequest, e *endpoint) Create
 // address keeps its MAC in the neighbours' ARP caches. Without IPv4 it is
 // random.
 func endpointMAC(req CreateEndpointRequest) (net.HardwareAddr, error) {
-	mac := make(net.HardwareAddr, 6)
 	if req.Address.Addr().Is4() {
 		ip := req.Address.Addr().As4()
-		mac[0], mac[1] = 0x02, 0x42
-		copy(mac[2:], ip[:])
-		return mac, nil
+		return net.HardwareAddr{0x02, 0x42, ip[0], ip[1], ip[2], ip[3]}, nil
 	}
+	return randomMAC()
+}
+
+// randomMAC is a random unicast, locally administered MAC.
+func randomMAC() (net.HardwareAddr, error) {
+	mac := make(net.HardwareAddr, 6)
 	if _, err := rand.Read(mac); err != nil {
 		return nil, fmt.Errorf("random MAC: %w", err)
 	}
-	mac[0] = mac[0]&0xfe | 0x02 // unicast, locally administered
+	mac[0] = mac[0]&0xfe | 0x02
 	return mac, nil
 }
 

@@ -13,7 +13,11 @@ const (
 
 func linksBridge(n *network) links.BridgeSpec {
 	br := n.Config.Bridge
-	return links.BridgeSpec{Name: bridgeName(n), NetworkID: n.ID, MTU: br.MTU, MAC: br.MAC, TxQLen: br.TxQLen}
+	mac := br.MAC
+	if mac == nil {
+		mac = n.BridgeMAC
+	}
+	return links.BridgeSpec{Name: bridgeName(n), NetworkID: n.ID, MTU: br.MTU, MAC: mac, TxQLen: br.TxQLen}
 }
 
 func linksVxlan(n *network, v *VXLANConfig) links.VxlanSpec {

@@ -484,3 +484,92 @@ func TestTimedOutRequestRecordsNothing(t *testing.T) {
 	}
 	teardown(t, h)
 }
+
+// macOf is the address of the link called name in ns.
+func macOf(t *testing.T, ns *netnstest.NS, name string) string {
+	t.Helper()
+	f := strings.Fields(ns.Must(t, "ip", "-o", "link", "show", "dev", name))
+	for i, w := range f {
+		if w == "link/ether" && i+1 < len(f) {
+			return f[i+1]
+		}
+	}
+	t.Fatalf("no address on %s: %v", name, f)
+	return ""
+}
+
+// A bridge left to the kernel takes its lowest port's address; a container
+// whose host end has a lower one would change the gateway's MAC under the
+// running containers. The bridge keeps the address it was created with.
+func TestBridgeKeepsItsAddressAsPortsComeAndGo(t *testing.T) {
+	h := newHost(t)
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	br := "vxbr-0a1b2c3d4e"
+	before := macOf(t, h.ns, br)
+	c1 := attach(t, h, "ep1", "198.51.100.11/24")
+	assertPing(t, c1, "198.51.100.1")
+	c2 := attach(t, h, "ep2", "198.51.100.12/24")
+	var low string
+	for _, o := range h.owned(t) {
+		if o.Mark.Role == links.RoleEndpoint && o.Mark.ID == "ep2" {
+			low = o.Name
+		}
+	}
+	h.ns.Must(t, "ip", "link", "set", "dev", low, "address", "02:00:00:00:00:01")
+	if after := macOf(t, h.ns, br); after != before {
+		t.Fatalf("bridge address changed from %s to %s when a port with a lower one came", before, after)
+	}
+	assertPing(t, c1, "198.51.100.1")
+	assertPing(t, c2, "198.51.100.1")
+	teardown(t, h, "ep1", "ep2")
+}
+
+// A network recorded before the driver chose bridge addresses gets the one
+// its bridge has now, fixed: running containers keep their gateway's MAC.
+func TestRestartPinsTheAddressOfAnOlderBridge(t *testing.T) {
+	h := newHost(t)
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	c1 := attach(t, h, "ep1", "198.51.100.11/24")
+	var veth string
+	for _, o := range h.owned(t) {
+		if o.Mark.Role == links.RoleEndpoint {
+			veth = o.Name
+		}
+	}
+	h.stop()
+	// What an older plugin left: a record without the address, and a bridge
+	// whose address the kernel chose (and would change).
+	var rec map[string]any
+	st, err := store.Open(h.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found, err := st.Get("networks", netID, &rec); err != nil || !found {
+		t.Fatalf("network record: found=%v err=%v", found, err)
+	}
+	delete(rec, "BridgeMAC")
+	if err := st.Put("networks", netID, rec); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	br, vx := "vxbr-0a1b2c3d4e", "vxlan-0a1b2c3d4"
+	h.ns.Must(t, "ip", "link", "del", br)
+	h.ns.Must(t, "ip", "link", "add", br, "type", "bridge")
+	h.ns.Must(t, "ip", "link", "set", br, "alias", "docker-vxlan-plugin/vxlan/bridge/"+netID)
+	h.ns.Must(t, "ip", "link", "set", vx, "master", br)
+	h.ns.Must(t, "ip", "link", "set", veth, "master", br)
+	h.ns.Must(t, "ip", "addr", "add", "198.51.100.1/24", "dev", br)
+	h.ns.Must(t, "ip", "link", "set", br, "up")
+	before := macOf(t, h.ns, br)
+
+	h.start(t)
+	if got := macOf(t, h.ns, br); got != before {
+		t.Fatalf("restart changed the bridge address from %s to %s", before, got)
+	}
+	h.ns.Must(t, "ip", "link", "set", "dev", veth, "address", "02:00:00:00:00:01")
+	if got := macOf(t, h.ns, br); got != before {
+		t.Fatalf("bridge address changed from %s to %s after the restart pinned it", before, got)
+	}
+	assertPing(t, c1, "198.51.100.1")
+	teardown(t, h, "ep1")
+}

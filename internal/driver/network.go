@@ -130,6 +130,11 @@ func (d *Driver) newNetwork(x *index, req CreateNetworkRequest) (*network, error
 	if err := d.checkParentNotOurs(n); err != nil {
 		return nil, err
 	}
+	if hasBridge(n) && cfg.Bridge.MAC == nil {
+		if n.BridgeMAC, err = randomMAC(); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.deriveMTU(n); err != nil {
 		return nil, err
 	}

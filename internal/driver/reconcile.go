@@ -46,6 +46,7 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	r.Networks = len(nets)
 	d.removeOrphans(&r, orphans(x, snap.Owned()), len(nets) == 0 || d.cfg.KeepOrphans)
 	for _, n := range nets {
+		d.pinBridgeMAC(snap, n)
 		if !d.restore(&r, snap, n) {
 			continue
 		}
@@ -95,6 +96,33 @@ func (d *Driver) restore(r *ReconcileReport, snap *links.Snapshot, n *network) b
 	}
 	r.Ensured++
 	return true
+}
+
+// pinBridgeMAC fixes the bridge address of a network recorded before the
+// driver chose one: the address the bridge has now, so that running
+// containers keep their gateway's MAC. It writes once per such network.
+func (d *Driver) pinBridgeMAC(snap *links.Snapshot, n *network) {
+	if !hasBridge(n) || n.Config.Bridge.MAC != nil || n.BridgeMAC != nil {
+		return
+	}
+	name := bridgeName(n)
+	mac := snap.MAC(name)
+	if snap.State(name, roleBridge, n.ID) != links.StateOK || mac == nil {
+		var err error
+		if mac, err = randomMAC(); err != nil {
+			d.log.Error("pin bridge address", "network", shortID(n.ID), "err", err)
+			return
+		}
+	}
+	n.BridgeMAC = mac
+	if err := d.store.Put(bucketNetworks, n.ID, n); err != nil {
+		d.log.Error("record bridge address", "network", shortID(n.ID), "err", err)
+		n.BridgeMAC = nil
+		return
+	}
+	if err := d.kernel.EnsureBridge(linksBridge(n)); err != nil {
+		d.log.Error("pin bridge address", "network", shortID(n.ID), "err", err)
+	}
 }
 
 // linksReady reports whether the snapshot shows the network's links as

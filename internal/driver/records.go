@@ -23,6 +23,12 @@ type network struct {
 	Underlay string // device the VXLAN traffic leaves by, as found at create time
 	OwnsVlan bool   // the IFACE.VID parent is the plugin's: created on the fly, or already marked
 	VTEP     net.IP `json:",omitempty"` // cluster mode: this host's VTEP address on the segment
+	// BridgeMAC is the bridge's address, chosen at create unless the
+	// bridgeHardwareAddr option gives one. A bridge left to the kernel
+	// takes its lowest port's address, which changes as containers come
+	// and go: their cached gateway MAC goes stale and they are cut off
+	// until their ARP entry expires.
+	BridgeMAC net.HardwareAddr `json:",omitempty"`
 }
 
 // endpoint is an endpoint's persistent record.

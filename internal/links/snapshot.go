@@ -1,6 +1,7 @@
 package links
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"slices"
@@ -25,6 +26,7 @@ type Snapshot struct {
 type snapLink struct {
 	index, master int
 	alias         string
+	mac           net.HardwareAddr
 	up            bool
 	addrs         []*net.IPNet
 }
@@ -39,7 +41,7 @@ func (k *Kernel) Snapshot() (*Snapshot, error) {
 	byIndex := make(map[int]*snapLink, len(all))
 	for _, l := range all {
 		a := l.Attrs()
-		sl := &snapLink{index: a.Index, master: a.MasterIndex, alias: a.Alias, up: a.Flags&net.FlagUp != 0}
+		sl := &snapLink{index: a.Index, master: a.MasterIndex, alias: a.Alias, mac: a.HardwareAddr, up: a.Flags&net.FlagUp != 0}
 		s.byName[a.Name], byIndex[a.Index] = sl, sl
 	}
 	addrs, err := retryDump(func() ([]netlink.Addr, error) { return k.h.AddrList(nil, netlink.FAMILY_ALL) })
@@ -93,10 +95,19 @@ func (s *Snapshot) ours(name string, role Role, id string) *snapLink {
 	return s.byName[name]
 }
 
-// BridgeReady reports the bridge as EnsureBridge leaves it: ours and up.
+// BridgeReady reports the bridge as EnsureBridge leaves it: ours, up, and
+// with its address if one is given.
 func (s *Snapshot) BridgeReady(b BridgeSpec) bool {
 	sl := s.ours(b.Name, RoleBridge, b.NetworkID)
-	return sl != nil && sl.up
+	return sl != nil && sl.up && (b.MAC == nil || bytes.Equal(sl.mac, b.MAC))
+}
+
+// MAC is the address of the link called name, nil if there is none.
+func (s *Snapshot) MAC(name string) net.HardwareAddr {
+	if sl := s.byName[name]; sl != nil {
+		return sl.mac
+	}
+	return nil
 }
 
 // ChildReady reports a macvlan or ipvlan child as EnsureMacvlan and
