@@ -216,16 +216,18 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, networkID, endpointID strin
 	return d.deleteEndpoint(x, x.network(networkID), e)
 }
 
-// deleteEndpoint removes an endpoint of network n (nil if unknown).
+// deleteEndpoint removes an endpoint of network n (nil if unknown): the
+// record first, so that a crash in between leaves an orphan link, which
+// the next start removes, never a record of an endpoint Docker forgot.
 func (d *Driver) deleteEndpoint(x *index, n *network, e *endpoint) error {
 	d.withdrawEndpoint(n, e)
-	if err := d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID); err != nil {
-		return err
-	}
 	if err := d.store.Delete(bucketEndpoints, e.ID); err != nil {
 		return fmt.Errorf("forget endpoint: %w", err)
 	}
 	x.forgetEndpoint(e)
+	if err := d.kernel.DeleteOwned(e.hostLink(), roleEndpoint, e.ID); err != nil {
+		return err
+	}
 	d.log.Debug("endpoint deleted", "endpoint", shortID(e.ID))
 	return nil
 }

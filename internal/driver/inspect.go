@@ -28,6 +28,10 @@ type EndpointStatus struct {
 	ID        string
 	NetworkID string
 	Link      LinkStatus
+	// OnHost: the link stays on the host while the container runs (a
+	// veth's host end). A macvlan or ipvlan child is missing from the
+	// host's namespace once it is in the container's.
+	OnHost bool
 }
 
 // LinkStatus is a link the store expects.
@@ -45,7 +49,7 @@ func (r Report) Consistent() bool {
 		}
 	}
 	for _, e := range r.Endpoints {
-		if e.Link.State == links.StateForeign {
+		if e.Link.State == links.StateForeign || (e.OnHost && e.Link.State != links.StateOK) {
 			return false
 		}
 	}
@@ -69,7 +73,9 @@ func (d *Driver) Inspect(_ context.Context) (Report, error) {
 	}
 	for _, e := range x.endpoints() {
 		st := snap.State(e.hostLink(), roleEndpoint, e.ID)
-		r.Endpoints = append(r.Endpoints, EndpointStatus{ID: e.ID, NetworkID: e.NetworkID, Link: LinkStatus{e.hostLink(), st}})
+		r.Endpoints = append(r.Endpoints, EndpointStatus{
+			ID: e.ID, NetworkID: e.NetworkID, Link: LinkStatus{e.hostLink(), st}, OnHost: e.HostVeth != "",
+		})
 	}
 	for _, o := range orphans(x, snap.Owned()) {
 		r.Orphans = append(r.Orphans, o.Name)

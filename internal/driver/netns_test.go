@@ -573,3 +573,54 @@ func TestRestartPinsTheAddressOfAnOlderBridge(t *testing.T) {
 	assertPing(t, c1, "198.51.100.1")
 	teardown(t, h, "ep1")
 }
+
+// A veth whose host end is gone has cut its container off: inspect says so.
+func TestInspectReportsAMissingHostEnd(t *testing.T) {
+	h := newHost(t)
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	attach(t, h, "ep1", "198.51.100.11/24")
+	var veth string
+	for _, o := range h.owned(t) {
+		if o.Mark.Role == links.RoleEndpoint {
+			veth = o.Name
+		}
+	}
+	h.ns.Must(t, "ip", "link", "del", veth)
+	rep, err := h.driver.Inspect(t.Context())
+	if err != nil || rep.Consistent() || len(rep.Endpoints) != 1 || rep.Endpoints[0].Link.State != links.StateMissing {
+		t.Fatalf("Inspect with the endpoint's veth gone = %+v, %v; want inconsistent, the link missing", rep, err)
+	}
+}
+
+// failingDeleteKernel fails to delete links.
+type failingDeleteKernel struct{ *links.Kernel }
+
+func (failingDeleteKernel) DeleteOwned(string, links.Role, string) error {
+	return errors.New("injected: delete failed")
+}
+
+// DeleteEndpoint forgets the record before it deletes the link: what a
+// failure (or a crash) in between leaves is an orphan link, which the next
+// start removes, not a record of an endpoint Docker has forgotten.
+func TestDeleteEndpointForgetsTheRecordFirst(t *testing.T) {
+	h := newHost(t)
+	create(t, h, netID, map[string]string{"VxlanId": "7"}, subnet()...)
+	attach(t, h, "ep1", "198.51.100.11/24")
+	h.stop()
+	h.wrap = func(k *links.Kernel, s *store.Store) (driver.Kernel, driver.Store) { return failingDeleteKernel{k}, s }
+	h.start(t)
+	if err := h.driver.DeleteEndpoint(t.Context(), netID, "ep1"); err == nil {
+		t.Fatal("DeleteEndpoint succeeded with the kernel failing")
+	}
+	rep, err := h.driver.Inspect(t.Context())
+	if err != nil || len(rep.Endpoints) != 0 || len(rep.Orphans) != 1 {
+		t.Fatalf("after a failed link delete: endpoints %+v, orphans %v, %v; want no record and one orphan", rep.Endpoints, rep.Orphans, err)
+	}
+	h.stop()
+	h.wrap = nil
+	h.start(t)
+	if rep, err := h.driver.Inspect(t.Context()); err != nil || !rep.Consistent() || len(rep.Orphans) != 0 {
+		t.Fatalf("after a restart: %+v, %v; want the orphan removed", rep, err)
+	}
+	teardown(t, h)
+}
