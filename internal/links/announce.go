@@ -26,15 +26,11 @@ const announcePoll = 50 * time.Millisecond
 // to a new MAC or host. Docker configures the interface after Join returns,
 // so Announce waits (until ctx ends) for it to be up with its addresses.
 func Announce(ctx context.Context, sandbox string, mac net.HardwareAddr, addrs []netip.Addr) error {
-	ns, err := netns.GetFromPath(sandbox)
+	ns, h, err := openSandbox(ctx, sandbox)
 	if err != nil {
-		return fmt.Errorf("container namespace %s: %w", sandbox, err)
+		return err
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return fmt.Errorf("netlink in %s: %w", sandbox, err)
-	}
 	defer h.Close()
 	index, err := waitConfigured(ctx, h, mac, addrs)
 	if err != nil {
@@ -49,6 +45,29 @@ func Announce(ctx context.Context, sandbox string, mac net.HardwareAddr, addrs [
 		}
 	}
 	return inNetns(ns, func() error { return sendFrames(index, frames) })
+}
+
+// openSandbox opens the container's namespace, waiting (until ctx ends)
+// for it: Docker 20.10 mounts the namespace at sandbox only after Join.
+func openSandbox(ctx context.Context, sandbox string) (netns.NsHandle, *netlink.Handle, error) {
+	t := time.NewTicker(announcePoll)
+	defer t.Stop()
+	for {
+		ns, err := netns.GetFromPath(sandbox)
+		if err == nil {
+			h, herr := netlink.NewHandleAt(ns)
+			if herr == nil {
+				return ns, h, nil
+			}
+			ns.Close() // the mount point, not yet the namespace
+			err = herr
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, fmt.Errorf("container namespace %s: %w (%w)", sandbox, err, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // waitConfigured returns the index of the interface with mac once it is up
