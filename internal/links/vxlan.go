@@ -35,6 +35,10 @@ type VxlanParams struct {
 	MTU      int
 	MAC      net.HardwareAddr
 	TxQLen   int
+	// EVPN: a BGP EVPN control plane (FRR) owns the remote entries; the
+	// link's bridge port learns nothing and suppresses ARP/ND (see
+	// setEVPNPort).
+	EVPN bool
 }
 
 // VxlanSpec describes a network's vxlan link.
@@ -43,34 +47,6 @@ type VxlanSpec struct {
 	NetworkID string
 	Bridge    string // bridge to enslave the vxlan link to; "" for none
 	VxlanParams
-}
-
-// EnsureVxlan creates the vxlan link unless it exists as ours, enslaves it to
-// its bridge, sets it up and (re)installs the flood entries for its peers.
-func (k *Kernel) EnsureVxlan(s VxlanSpec) error {
-	m := k.mark(RoleVxlan, s.NetworkID)
-	l, err := k.lookupOwned(s.Name, m)
-	if err != nil {
-		return err
-	}
-	if l == nil {
-		v, err := k.vxlanLink(s)
-		if err != nil {
-			return err
-		}
-		if l, err = k.create(v, m); err != nil {
-			return err
-		}
-	}
-	if s.Bridge != "" {
-		if err := k.setMaster(l, s.Bridge); err != nil {
-			return err
-		}
-	}
-	if err := k.h.LinkSetUp(l); err != nil {
-		return fmt.Errorf("set %s up: %w", s.Name, err)
-	}
-	return k.addFloodPeers(l, s.Peers)
 }
 
 func (k *Kernel) vxlanLink(s VxlanSpec) (*netlink.Vxlan, error) {
