@@ -33,9 +33,17 @@ type ControlPlane interface {
 // it the endpoint is published in the background, once etcd answers.
 const publishWait = 2 * time.Second
 
-// clustered reports a network whose segment the control plane manages.
+// clustered reports a network whose segment the control plane defines:
+// one VNI, one set of subnets, across the hosts.
 func (d *Driver) clustered(n *network) bool {
 	return d.cfg.Cluster != nil && n.Config.VXLAN != nil
+}
+
+// clusterEntries reports a clustered network whose members, flood list
+// and remote entries the control plane carries too: not an EVPN segment,
+// whose entries are FRR's alone (one writer per table).
+func (d *Driver) clusterEntries(n *network) bool {
+	return d.clustered(n) && !evpn(n)
 }
 
 // defineSegment records the network's VNI and subnets cluster-wide; the
@@ -69,7 +77,9 @@ func (d *Driver) releaseSegment(n *network) {
 		return
 	}
 	vni := n.Config.VXLAN.VNI
-	d.cfg.Cluster.Leave(vni)
+	if d.clusterEntries(n) {
+		d.cfg.Cluster.Leave(vni)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), publishWait)
 	defer cancel()
 	if err := d.cfg.Cluster.ReleaseSegment(ctx, vni); err != nil {
@@ -80,7 +90,7 @@ func (d *Driver) releaseSegment(n *network) {
 // joinSegment makes this host a member of the network's segment, so the
 // other hosts flood to its VTEP and install its endpoints.
 func (d *Driver) joinSegment(n *network) error {
-	if !d.clustered(n) {
+	if !d.clusterEntries(n) {
 		return nil
 	}
 	if n.VTEP == nil {
@@ -107,7 +117,7 @@ func (d *Driver) remotes(v *VXLANConfig) []net.IP {
 // hosts of its segment, waiting a bounded time: when etcd does not answer
 // the container still starts, and is published once etcd is back.
 func (d *Driver) publishEndpoint(ctx context.Context, n *network, e *endpoint) {
-	if !d.clustered(n) || e.MAC == "" {
+	if !d.clusterEntries(n) || e.MAC == "" {
 		return // ipvlan children share the vxlan link's MAC: learned, not published
 	}
 	ep := clusterEndpoint(n, e)
@@ -137,7 +147,7 @@ func clusterEndpoint(n *network, e *endpoint) cluster.Endpoint {
 
 // withdrawEndpoint removes an endpoint from the other hosts.
 func (d *Driver) withdrawEndpoint(n *network, e *endpoint) {
-	if n == nil || !d.clustered(n) {
+	if n == nil || !d.clusterEntries(n) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), publishWait)
@@ -164,7 +174,7 @@ func (d *Driver) SegmentChanged(vni int) {
 		nets = x.claimed()
 	}
 	for _, c := range nets {
-		if !d.clustered(c) {
+		if !d.clusterEntries(c) {
 			continue
 		}
 		d.withRecorded(c.ID, func(n *network) { // serialised with the network's requests
@@ -177,16 +187,17 @@ func (d *Driver) SegmentChanged(vni int) {
 
 // syncSegment makes the network's flood list, static FDB entries and host
 // neighbour entries exactly what its sources say. Until the control plane
-// has read the cluster, entries are only ever added, never removed.
+// has read the cluster, entries are only ever added, never removed. An
+// EVPN segment's entries are FRR's: none is written or deleted here.
 func (d *Driver) syncSegment(n *network) error {
-	if n.Config.VXLAN == nil {
+	if n.Config.VXLAN == nil || evpn(n) {
 		return nil
 	}
 	name := vxlanName(n)
 	if !d.kernel.Exists(name) {
 		return nil // restored by reconcile or the next request
 	}
-	if d.clustered(n) && !d.cfg.Cluster.HasView() {
+	if d.clusterEntries(n) && !d.cfg.Cluster.HasView() {
 		return nil
 	}
 	if floodsByPeers(n.Config.VXLAN) {
@@ -194,7 +205,7 @@ func (d *Driver) syncSegment(n *network) error {
 			return err
 		}
 	}
-	if !d.clustered(n) {
+	if !d.clusterEntries(n) {
 		return nil
 	}
 	remote := d.cfg.Cluster.Remote(n.Config.VXLAN.VNI)
@@ -233,6 +244,9 @@ func remoteNeighbors(eps []cluster.Endpoint) []links.Neighbor {
 // control plane again, as at every start: the control plane keeps what it
 // publishes in memory only.
 func (d *Driver) announce(n *network, eps []endpoint) {
+	if !d.clusterEntries(n) {
+		return
+	}
 	if err := d.joinSegment(n); err != nil {
 		d.log.Warn("cluster membership", "network", shortID(n.ID), "err", err)
 		return

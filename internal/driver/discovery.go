@@ -124,9 +124,10 @@ func (d *Driver) withRecorded(id string, fn func(*network)) {
 }
 
 // floodsByPeers reports a VXLAN segment flooding by head-end replication
-// to a list of VTEPs, not by a multicast group.
+// to a list of VTEPs the plugin keeps: not by a multicast group, and not
+// an EVPN segment, whose list FRR keeps from the fabric's type-3 routes.
 func floodsByPeers(v *VXLANConfig) bool {
-	return v != nil && !(v.Group != nil && v.Group.IsMulticast())
+	return v != nil && !v.EVPN && !(v.Group != nil && v.Group.IsMulticast())
 }
 
 // floodsTo reports whether a network's flood list takes a node: VXLAN
@@ -149,10 +150,14 @@ func (d *Driver) nodePeers() []net.IP {
 
 // floodPeers is a network's flood list: who else is on its segment, from
 // every source: its Peers, the swarm's nodes and the cluster's members.
+// An EVPN segment's is FRR's: none of the plugin's.
 func (d *Driver) floodPeers(n *network) []net.IP {
+	if evpn(n) {
+		return nil
+	}
 	peers := append([]net.IP{}, n.Config.VXLAN.Peers...)
 	others := d.nodePeers()
-	if d.clustered(n) {
+	if d.clusterEntries(n) {
 		others = append(others, d.cfg.Cluster.Peers(n.Config.VXLAN.VNI)...)
 	}
 	for _, ip := range others {

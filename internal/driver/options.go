@@ -143,6 +143,9 @@ func (p *parse) finish() (NetworkConfig, error) {
 	if err := p.checkAttachment(&cfg); err != nil {
 		return cfg, err
 	}
+	if err := p.checkEVPN(&cfg); err != nil {
+		return cfg, err
+	}
 	if err := p.checkGateway(&cfg); err != nil {
 		return cfg, err
 	}

@@ -54,6 +54,7 @@ func vxlanOptions() []option {
 			return ok
 		}},
 		boolOption("Learning", func(p *parse) *bool { return &p.vxlan.Learning }),
+		boolOption(evpnOption, func(p *parse) *bool { return &p.vxlan.EVPN }),
 		boolOption("Proxy", func(p *parse) *bool { return &p.vxlan.Proxy }),
 		boolOption("RSC", func(p *parse) *bool { return &p.vxlan.RSC }),
 		boolOption("L2miss", func(p *parse) *bool { return &p.vxlan.L2miss }),

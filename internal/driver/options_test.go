@@ -338,7 +338,8 @@ func goodCases() []goodCase {
 			want: vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.HostGateway = s.want }),
 		})
 	}
-	return append(cases, attachmentGoodCases()...)
+	cases = append(cases, attachmentGoodCases()...)
+	return append(cases, evpnGoodCases()...)
 }
 
 // attachmentGoodCases cover mode and its sub-options, parent segments, and
@@ -690,7 +691,7 @@ func badCases() []badCase {
 			cases = append(cases, badCase{name + "=" + v, ParseRequest{Options: vni42(name, v)}, name})
 		}
 	}
-	return cases
+	return append(cases, evpnBadCases()...)
 }
 
 func TestParseNetworkConfigGood(t *testing.T) {
@@ -901,6 +902,9 @@ func checkConfigInvariants(t *testing.T, req ParseRequest, cfg NetworkConfig) {
 		}
 		if len(v.Name) > maxIfNameLen || len(v.VtepDev) > maxIfNameLen {
 			t.Errorf("%v: interface name too long", req.Options)
+		}
+		if v.EVPN && (v.Learning || v.Peers != nil || v.Group != nil || cfg.Mode != ModeBridge || (v.SrcAddr == nil && v.VtepDev == "")) {
+			t.Errorf("%v: EVPN segment FRR cannot own: %+v", req.Options, v)
 		}
 	}
 }

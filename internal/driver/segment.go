@@ -104,6 +104,9 @@ func (d *Driver) ensureForwarding(n *network, gwLink string) {
 func (d *Driver) ensureSegment(n *network) error {
 	switch {
 	case n.Config.VXLAN != nil:
+		if err := d.settleEVPNLocal(n); err != nil {
+			return err
+		}
 		return d.kernel.EnsureVxlanLink(d.vxlanSpec(n))
 	case n.Config.Parent != "":
 		return d.ensureParent(n)
@@ -111,10 +114,14 @@ func (d *Driver) ensureSegment(n *network) error {
 	return nil
 }
 
-// vxlanSpec is the network's vxlan link with its flood list.
+// vxlanSpec is the network's vxlan link with its flood list; an EVPN
+// segment's local address is the one settled at create.
 func (d *Driver) vxlanSpec(n *network) links.VxlanSpec {
 	spec := linksVxlan(n, n.Config.VXLAN)
 	spec.Peers = d.floodPeers(n)
+	if local := evpnLocal(n); local != nil {
+		spec.SrcAddr = local
+	}
 	if n.Config.Mode != ModeBridge {
 		spec.Bridge = "" // macvlan/ipvlan children hang off the vxlan link itself
 	}
