@@ -26,6 +26,9 @@ type options struct {
 	metrics   string
 	logFormat string
 	etcd      etcdOptions
+	// unjoinedGrace: how long after the start an endpoint in no container
+	// may wait for Docker's Join before it is forgotten.
+	unjoinedGrace time.Duration
 }
 
 // etcdOptions configure cluster mode; no endpoints, no cluster mode.
@@ -54,6 +57,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.metrics, "metrics", "", "ADDR:PORT serving Prometheus /metrics and /healthz (off when empty)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.DurationVar(&o.unjoinedGrace, "unjoined-grace", time.Minute, "after a start, forget endpoints recorded before it that are in no container and not joined within this time (requests cut by a crash)")
 	fs.BoolVar(&o.pluginEnv, "plugin-env", false, "take scope, vtepdev, debug and etcd_endpoints from the environment (managed plugin settings)")
 	var endpoints string
 	o.etcd.register(fs, &endpoints)
@@ -82,6 +86,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.vtepDev != "" && !driver.ValidIfName(o.vtepDev) {
 		return o, fmt.Errorf("--vtepdev %q: want an interface name of at most 15 characters, without spaces, '/', ':' or '%%'", o.vtepDev)
+	}
+	if o.unjoinedGrace <= 0 {
+		return o, fmt.Errorf("--unjoined-grace %v: want a positive duration", o.unjoinedGrace)
 	}
 	if o.socket == "" {
 		o.socket = filepath.Join(pluginDir, o.name+".sock")

@@ -101,7 +101,7 @@ func run(o options, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("reconcile kernel with %s: %w", o.state, err)
 	}
-	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "kept", rep.Kept, "failed", rep.Failed)
+	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "kept", rep.Kept, "failed", rep.Failed, "endpoints_forgotten", rep.Forgotten)
 	if recovered != nil && rep.Kept == 0 {
 		log.Info("no link is left from the damaged state file; back to normal reconciling", "damaged", recovered.MovedTo)
 		if err := st.ClearRecovery(); err != nil {
@@ -122,6 +122,7 @@ func run(o options, log *slog.Logger) error {
 		defer stopMetrics()
 	}
 	go keepFirewall(ctx, d, log)
+	go dropUnjoined(ctx, d, o.unjoinedGrace, log)
 	if addr.cluster != nil {
 		log.Info("cluster mode", "node", addr.cluster.Node(), "etcd", o.etcd.endpoints, "prefix", o.etcd.prefix)
 		stopCluster := startCluster(ctx, addr.cluster, d)
@@ -153,6 +154,23 @@ func openState(path string, log *slog.Logger) (*store.Store, *store.Recovery, er
 // firewallCheck is how often the firewall exception is checked: a firewall
 // reload that dropped it cuts the bridges off until then.
 const firewallCheck = 10 * time.Second
+
+// dropUnjoined forgets, grace after the start, the endpoints Docker gave up
+// on while the plugin was down (driver.DropUnjoined).
+func dropUnjoined(ctx context.Context, d *driver.Driver, grace time.Duration, log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(grace):
+	}
+	n, err := d.DropUnjoined(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Error("forget endpoints never joined", "err", err)
+	}
+	if n > 0 {
+		log.Info("forgot endpoints never joined since the start", "endpoints", n)
+	}
+}
 
 // keepFirewall restores the firewall exception for the bridges whenever
 // something removed it, until ctx ends.

@@ -87,6 +87,8 @@ type Driver struct {
 	legacyWarned bool
 	// forwardWarned: IPv4 forwarding could not be turned on, said once.
 	forwardWarned atomic.Bool
+	// unjoined: endpoints found at start in no container (stale.go).
+	unjoined unjoined
 }
 
 // New returns a driver. Call Reconcile before serving requests.

@@ -31,6 +31,7 @@ func (d *Driver) Join(_ context.Context, networkID, endpointID string, sb ...San
 			return JoinResponse{}, err
 		}
 	}
+	d.unjoined.joined(e.ID)
 	resp := JoinResponse{SrcName: e.Interface, DstPrefix: containerIfPrefix}
 	switch {
 	case n.Config.Internal:

@@ -15,6 +15,8 @@ type ReconcileReport struct {
 	Removed  int // owned links no record accounts for, deleted
 	Kept     int // owned links no record accounts for, kept (empty store, in use, or delete failed)
 	Failed   int // networks whose links could not be restored
+	// Forgotten: endpoints whose container is gone (stale.go).
+	Forgotten int
 }
 
 // Reconcile makes the kernel match the store: every recorded network gets
@@ -54,6 +56,7 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 			d.announce(n, values(x.endpointsOf(n.ID)))
 		}
 	}
+	d.sortStaleEndpoints(&r, snap, x)
 	if err := d.syncForward(context.Background()); err != nil {
 		d.log.Error("firewall exception for the bridges", "err", err)
 	}
