@@ -70,6 +70,11 @@ func (d *Driver) createNetwork(ctx context.Context, x *index, n *network) error 
 	if err := d.defineSegment(ctx, n); err != nil {
 		return err
 	}
+	done, err := d.noteCreating(x, n.ID)
+	if err != nil {
+		return err
+	}
+	defer done()
 	if err := d.installNetwork(ctx, x, n); err != nil {
 		d.uninstallNetwork(n)
 		return err

@@ -46,7 +46,7 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	}
 	nets := x.networks()
 	r.Networks = len(nets)
-	d.removeOrphans(&r, orphans(x, snap.Owned()), len(nets) == 0 || d.cfg.KeepOrphans)
+	d.removeOrphans(&r, orphans(x, snap.Owned()), d.keepOrphan(len(nets) == 0))
 	for _, n := range nets {
 		d.pinBridgeMAC(snap, n)
 		if !d.restore(&r, snap, n) {
@@ -66,10 +66,19 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	return r, nil
 }
 
-// removeOrphans deletes the orphan links, or only reports them when keep.
-func (d *Driver) removeOrphans(r *ReconcileReport, orphans []links.Owned, keep bool) {
+// keepOrphan tells which orphans to keep: all of them after a damaged state
+// file; with an empty store, all but the remains of a cut create.
+func (d *Driver) keepOrphan(emptyStore bool) func(links.Owned) bool {
+	cut := d.takeIntents()
+	return func(o links.Owned) bool {
+		return d.cfg.KeepOrphans || (emptyStore && !cut[o.Mark.ID])
+	}
+}
+
+// removeOrphans deletes the orphan links, or only reports those to keep.
+func (d *Driver) removeOrphans(r *ReconcileReport, orphans []links.Owned, keep func(links.Owned) bool) {
 	for _, o := range orphans {
-		if keep {
+		if keep(o) {
 			d.log.Warn("keeping a link marked as ours: the state file records no network, or was damaged and replaced; check --state, or delete the link by hand if it is stale", "link", o.Name, "mark", o.Mark.String())
 			r.Kept++
 			continue
