@@ -28,6 +28,7 @@ type Kernel interface {
 	EnsureIpvlan(spec links.ChildSpec, mode, flag string) error
 	LinkMTU(name string) (int, error)
 	DeleteOwned(name string, role links.Role, id string) error
+	DeleteProvisional(name string) error
 	Snapshot() (*links.Snapshot, error)
 	AddAddrs(name string, addrs []*net.IPNet) error
 	AllowForward(rules []links.ForwardRule, mode links.ForwardMode) error

@@ -47,6 +47,7 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	nets := x.networks()
 	r.Networks = len(nets)
 	d.removeOrphans(&r, orphans(x, snap.Owned()), d.keepOrphan(len(nets) == 0))
+	d.removeProvisional(&r, snap)
 	for _, n := range nets {
 		d.pinBridgeMAC(snap, n)
 		if !d.restore(&r, snap, n) {
@@ -64,6 +65,20 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	// pages back now rather than carry them until the runtime gets to it.
 	debug.FreeOSMemory()
 	return r, nil
+}
+
+// removeProvisional deletes the links a crash left under a provisional
+// name (links/provisional.go): creates cut short, in no container, never
+// recorded.
+func (d *Driver) removeProvisional(r *ReconcileReport, snap *links.Snapshot) {
+	for _, name := range snap.Provisional() {
+		if err := d.kernel.DeleteProvisional(name); err != nil {
+			d.log.Error("remove a link left half-made", "link", name, "err", err)
+			continue
+		}
+		d.log.Info("removed a link left half-made by a crash", "link", name)
+		r.Removed++
+	}
 }
 
 // keepOrphan tells which orphans to keep: all of them after a damaged state

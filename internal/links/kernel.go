@@ -115,21 +115,35 @@ func (k *Kernel) Exists(name string) bool {
 	return err == nil
 }
 
-// create adds link, marks it, and removes it again if marking fails, so a
-// failed create leaves nothing behind.
+// create adds link under a provisional name, marks it, then gives it its
+// name (provisional.go); it removes the link again if a step fails, so a
+// failed create leaves nothing behind. The link must be down: the kernel
+// renames no link that is up.
 func (k *Kernel) create(link netlink.Link, m Mark) (netlink.Link, error) {
 	name := link.Attrs().Name
+	tmp, err := k.provisionalName()
+	if err != nil {
+		return nil, err
+	}
+	link.Attrs().Name = tmp
+	defer func() { link.Attrs().Name = name }()
 	if err := k.h.LinkAdd(link); err != nil {
 		return nil, fmt.Errorf("create %s %s: %w", link.Type(), name, err)
 	}
-	created, err := k.h.LinkByName(name)
-	if err == nil {
-		err = k.h.LinkSetAlias(created, m.String())
-	}
+	created, err := k.h.LinkByName(tmp)
 	if err != nil {
 		_ = k.h.LinkDel(link)
+		return nil, fmt.Errorf("look up %s %s after creating it: %w", link.Type(), name, err)
+	}
+	if err := k.h.LinkSetAlias(created, m.String()); err != nil {
+		_ = k.h.LinkDel(created)
 		return nil, fmt.Errorf("mark %s %s as owned: %w", link.Type(), name, err)
 	}
+	if err := k.h.LinkSetName(created, name); err != nil {
+		_ = k.h.LinkDel(created)
+		return nil, fmt.Errorf("create %s %s: %w", link.Type(), name, err)
+	}
+	created.Attrs().Name = name
 	return created, nil
 }
 
