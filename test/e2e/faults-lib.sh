@@ -33,6 +33,12 @@ FX_DOCKER_TIMEOUT=${FX_DOCKER_TIMEOUT:-120} # s: dockerd's own plugin retries en
 FX_ROUTER_VTEP=192.0.2.254
 FX_HOST_VTEP=192.0.2.1
 FX_MARK=docker-vxlan-plugin/
+# The plugin forgets endpoints in no container this long after its start
+# (--unjoined-grace): a kill -9 may cut a CreateEndpoint after it was
+# recorded and before dockerd read the answer. A step that killed the
+# plugin waits that long (and a second) before the check.
+FX_GRACE_S=${FX_GRACE_S:-2}
+FX_UP_MS=0 # when the plugin last started
 
 command -v jq >/dev/null || { apt-get install -y -qq jq >/dev/null 2>&1 || true; }
 command -v jq >/dev/null || die "missing jq (Debian package jq): it reads docker-vxlan-plugin inspect --json"
@@ -84,7 +90,8 @@ fx_setup() {
 	host_netexec h1 ip link add lan0 type veth peer name rlan0 netns "$(host_pid r1)"
 	host_netexec h1 ip link set lan0 up
 	router_exec r1 ip link set rlan0 up
-	plugin_start h1 --debug
+	plugin_start h1 --debug --unjoined-grace "${FX_GRACE_S}s"
+	FX_UP_MS=$(now_ms)
 }
 
 # fx_state_file: the plugin's state file, seen from outside the host.
@@ -95,7 +102,8 @@ fx_state_file() { host_path h1 /var/lib/docker-vxlan-plugin/state.db; }
 fx_plugin_up() {
 	local pid
 	FX_STAT_PRESTARTS=$((FX_STAT_PRESTARTS + 1))
-	(plugin_start h1 --debug) && return 0
+	FX_UP_MS=$(now_ms)
+	(plugin_start h1 --debug --unjoined-grace "${FX_GRACE_S}s") && return 0
 	if pid=$(plugin_pid h1); then
 		kill -QUIT "$pid"
 		wait_for 10 test ! -e "/proc/$pid" || true
@@ -574,6 +582,13 @@ fx_background_command() {
 	esac
 }
 
+# fx_past_grace: wait until the plugin's grace for endpoints in no
+# container has passed since its start, and a second more.
+fx_past_grace() {
+	local left=$((FX_UP_MS + FX_GRACE_S * 1000 + 1000 - $(now_ms)))
+	((left <= 0)) || fx_sleep_ms "$left"
+}
+
 # fx_step_midrequest_kill: start a docker command, kill -9 the plugin
 # 0-300 ms later (before, during or after the requests it makes), restart
 # it 0-1000 ms after that. The command may fail or succeed (dockerd
@@ -595,6 +610,7 @@ fx_step_midrequest_kill() {
 	wait "$bg" || rc=$?
 	((rc != 124)) || { FX_WHY="$FX_DESC: the docker command hung for ${FX_DOCKER_TIMEOUT}s"; return 1; }
 	((rc != 0)) || FX_STAT_MIDOK=$((FX_STAT_MIDOK + 1))
+	fx_past_grace
 	FX_DESC+=": exit $rc after $(($(now_ms) - t0)) ms$( ((rc == 0)) || echo ": $(tail -n 1 "$FXD/bg.out")")"
 }
 

@@ -101,8 +101,16 @@ _alive() {
 	[[ -n $st && $st != Z && $st != X ]]
 }
 
+# _gone PID: PID has exited with all its threads. A killed process's
+# leader turns zombie before its other threads end, and those may still
+# hold a file lock (the plugin's state file, dockerd's metadata database).
+_gone() {
+	[[ -d /proc/$1 ]] || return 0
+	! _alive "$1" && (($(ls "/proc/$1/task" 2>/dev/null | wc -l) <= 1))
+}
+
 # _wait_gone PID TIMEOUT_S
-_wait_gone() { wait_for "$2" eval "! _alive $1"; }
+_wait_gone() { wait_for "$2" _gone "$1"; }
 
 # _child_of PID [NSPID]: the child of PID (nsenter/unshare fork exactly one).
 # With NSPID, only a child inside the pid namespace of process NSPID counts
