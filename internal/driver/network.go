@@ -135,7 +135,7 @@ func (d *Driver) newNetwork(x *index, req CreateNetworkRequest) (*network, error
 	if err := d.checkParentNotOurs(n); err != nil {
 		return nil, err
 	}
-	if hasBridge(n) && cfg.Bridge.MAC == nil {
+	if fixesBridgeMAC(n) {
 		if n.BridgeMAC, err = randomMAC(); err != nil {
 			return nil, err
 		}

@@ -129,7 +129,7 @@ func (d *Driver) restore(r *ReconcileReport, snap *links.Snapshot, n *network) b
 // driver chose one: the address the bridge has now, so that running
 // containers keep their gateway's MAC. It writes once per such network.
 func (d *Driver) pinBridgeMAC(snap *links.Snapshot, n *network) {
-	if !hasBridge(n) || n.Config.Bridge.MAC != nil || n.BridgeMAC != nil {
+	if !fixesBridgeMAC(n) || n.BridgeMAC != nil {
 		return
 	}
 	name := bridgeName(n)

@@ -71,6 +71,15 @@ func listAll[T any](s Store, bucket string) ([]T, error) {
 	return all, nil
 }
 
+// fixesBridgeMAC tells whether the driver chooses the network's bridge
+// address (network.BridgeMAC): for a bridge with ports, whose address would
+// follow them, and unless the bridgeHardwareAddr option gives one. Not for
+// the bridge an internal macvlan or ipvlan segment hangs on: it never has
+// a port, and a port-less bridge whose address was set has no carrier.
+func fixesBridgeMAC(n *network) bool {
+	return n.Config.Mode == ModeBridge && hasBridge(n) && n.Config.Bridge.MAC == nil
+}
+
 // Link names derived from IDs fit the kernel's 15-character limit.
 func bridgeName(n *network) string {
 	if n.Config.Bridge.Name != "" {
