@@ -97,11 +97,12 @@ func run(o options, log *slog.Logger) error {
 	}
 	d := driver.New(dcfg, k, st, log)
 	m := metrics.New(d.Counts)
+	t0 := time.Now()
 	rep, err := d.Reconcile()
 	if err != nil {
 		return fmt.Errorf("reconcile kernel with %s: %w", o.state, err)
 	}
-	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "kept", rep.Kept, "failed", rep.Failed, "endpoints_forgotten", rep.Forgotten)
+	log.Info("reconciled", "networks", rep.Networks, "ensured", rep.Ensured, "removed", rep.Removed, "kept", rep.Kept, "failed", rep.Failed, "endpoints_forgotten", rep.Forgotten, "took", time.Since(t0).Round(time.Millisecond))
 	if recovered != nil && rep.Kept == 0 {
 		log.Info("no link is left from the damaged state file; back to normal reconciling", "damaged", recovered.MovedTo)
 		if err := st.ClearRecovery(); err != nil {
