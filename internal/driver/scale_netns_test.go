@@ -175,8 +175,8 @@ func restartIntact(t *testing.T, h *host, k *countingKernel, s *countingStore, n
 	if calls["Snapshot"] != 1 || calls["AllowForward/exact"] != 1 {
 		t.Errorf("restart kernel calls = %v; want one snapshot and one firewall comparison", calls)
 	}
-	if st := s.calls.take(); st["List"] != 3 || st["Get"] != 0 {
-		t.Errorf("restart store calls = %v; want each bucket listed once", st)
+	if st := s.calls.take(); st["List"] != 4 || st["Get"] != 0 || st["Put"]+st["Delete"] != 0 {
+		t.Errorf("restart store calls = %v; want each of the 4 buckets listed once, nothing written", st)
 	}
 }
 
