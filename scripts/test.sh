@@ -30,6 +30,7 @@ install_deps() {
 	command -v gcc >/dev/null || need+=(gcc)  # go test -race needs cgo
 	command -v etcd >/dev/null || need+=(etcd-server)
 	command -v etcdctl >/dev/null || need+=(etcd-client)
+	command -v jq >/dev/null || need+=(jq)  # reads inspect --json in test/e2e/80-faults.sh
 	[[ -x /usr/lib/frr/zebra ]] || need+=(frr)  # BGP EVPN peer of test/e2e/45-evpn.sh
 	if ((${#need[@]})); then
 		echo "# installing ${need[*]}"
@@ -100,6 +101,46 @@ runs_on() {
 	[[ -z $want || " $want " == *" $2 "* ]]
 }
 
+# machine_state: what a test could leave behind on the machine itself:
+# links and namespaces, mounts of namespaces and Docker's run directories,
+# and the daemons the tests start. Compared before and after each suite,
+# so that what was there before (the machine's own) never counts.
+machine_state() {
+	echo "## links"; ip -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sort
+	echo "## namespaces"; ip netns list | awk '{print $1}' | sort
+	echo "## mounts"; findmnt -rn -o TARGET | grep -E '^(/run|/var/run)/(netns|docker)|^/tmp/' | sort
+	echo "## processes"; pgrep -a -x 'dockerd|containerd|containerd-shim.*|docker-vxlan-plu|etcd|zebra|bgpd|staticd|iperf3' |
+		awk '{print $2}' | sort | uniq -c
+}
+
+# no_leaks NAME BEFORE: the machine is as it was in file BEFORE (within
+# 10 s: processes a suite killed may still be exiting).
+no_leaks() {
+	local after i; after=$(mktemp)
+	for i in $(seq 20); do
+		machine_state >"$after"
+		diff -q "$2" "$after" >/dev/null && break
+		sleep 0.5
+	done
+	if ! diff -u "$2" "$after" >"$after.diff"; then
+		echo "=== $1 left this behind on the machine (- before, + after):"
+		cat "$after.diff"
+		rm -f "$after" "$after.diff"
+		return 1
+	fi
+	rm -f "$after" "$after.diff"
+}
+
+# suite NAME CMD...: a step, then a step checking it left nothing behind.
+suite() {
+	local name=$1 before; shift
+	before=$(mktemp)
+	machine_state >"$before"
+	step "$name" "$@"
+	step "$name: nothing left behind" no_leaks "$name" "$before"
+	rm -f "$before"
+}
+
 # e2e_suite ENGINE: the e2e scripts that run on ENGINE, each step named
 # after the engine and timed.
 e2e_suite() {
@@ -107,7 +148,7 @@ e2e_suite() {
 	for t in test/e2e/[0-9]*.sh; do
 		runs_on "$t" "$engine" || continue
 		t0=$SECONDS
-		step "e2e [$engine] $(basename "$t")" env E2E_ENGINE="$engine" bash "$t"
+		suite "e2e [$engine] $(basename "$t")" env E2E_ENGINE="$engine" bash "$t"
 		echo "# e2e [$engine] $(basename "$t"): $((SECONDS - t0)) s"
 	done
 }
@@ -115,8 +156,8 @@ e2e_suite() {
 install_deps
 step build make build
 if [[ ${1:-} != e2e ]]; then
-	step "go tests" go_tests
-	step "VM tests (ipvlan, 802.1Q, dummy)" vm_tests
+	suite "go tests" go_tests
+	suite "VM tests (ipvlan, 802.1Q, dummy)" vm_tests
 	step "install (make install, systemd unit)" bash test/install/run.sh
 fi
 # The newest engine, its runc and CLI, and Compose (used on every engine):
