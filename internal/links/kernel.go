@@ -17,6 +17,9 @@ type Kernel struct {
 	nft    func() (*nftables.Conn, error) // a netfilter connection in the same namespace
 	driver string
 	ns     netns.NsHandle // the namespace of NewAt; -1 for the caller's own
+	// sandboxDirs hold containers' namespaces, searched for links
+	// stacked on ours (stacked.go).
+	sandboxDirs []string
 }
 
 // New returns a Kernel working in the caller's current network namespace,
@@ -27,7 +30,7 @@ func New(driver string) (*Kernel, error) {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
 	nft := func() (*nftables.Conn, error) { return nftables.New() }
-	return &Kernel{h: h, nft: nft, driver: driver, ns: -1}, nil
+	return &Kernel{h: h, nft: nft, driver: driver, ns: -1, sandboxDirs: DefaultSandboxDirs}, nil
 }
 
 // NewAt returns a Kernel working in the network namespace ns.
@@ -37,7 +40,7 @@ func NewAt(ns netns.NsHandle, driver string) (*Kernel, error) {
 		return nil, fmt.Errorf("open netlink in namespace: %w", err)
 	}
 	nft := func() (*nftables.Conn, error) { return nftables.New(nftables.WithNetNSFd(int(ns))) }
-	return &Kernel{h: h, nft: nft, driver: driver, ns: ns}, nil
+	return &Kernel{h: h, nft: nft, driver: driver, ns: ns, sandboxDirs: DefaultSandboxDirs}, nil
 }
 
 // Close releases the netlink sockets.
@@ -152,8 +155,20 @@ func (k *Kernel) create(link netlink.Link, m Mark) (netlink.Link, error) {
 var ErrInUse = errors.New("kept: in use by interfaces the plugin did not create")
 
 // foreignUsers lists the links stacked on or enslaved to l that do not
-// carry this driver's mark.
+// carry this driver's mark, in l's namespace and in the containers'.
 func (k *Kernel) foreignUsers(l netlink.Link) ([]string, error) {
+	users, err := k.foreignUsersHere(l)
+	if err != nil {
+		return nil, err
+	}
+	elsewhere, err := k.stackedElsewhere(l)
+	return append(users, elsewhere...), err
+}
+
+// foreignUsersHere is foreignUsers in l's own namespace. A link's parent
+// index counts only when the parent is in this namespace: a veth's peer
+// in a container may have any index.
+func (k *Kernel) foreignUsersHere(l netlink.Link) ([]string, error) {
 	all, err := retryDump(k.h.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
@@ -162,7 +177,7 @@ func (k *Kernel) foreignUsers(l netlink.Link) ([]string, error) {
 	idx := l.Attrs().Index
 	for _, o := range all {
 		a := o.Attrs()
-		if a.ParentIndex != idx && a.MasterIndex != idx {
+		if (a.ParentIndex != idx || a.NetNsID >= 0) && a.MasterIndex != idx {
 			continue
 		}
 		if m, ok := parseMark(a.Alias); !ok || m.Driver != k.driver {
@@ -186,7 +201,7 @@ func (k *Kernel) DeleteOwned(name string, role Role, id string) error {
 	if l == nil {
 		return nil
 	}
-	if role == RoleVlan { // deleting it would take everything stacked on it along
+	if role == RoleVlan || role == RoleVxlan { // deleting it would take everything stacked on it along
 		if users, err := k.foreignUsers(l); err != nil || len(users) > 0 {
 			if err == nil {
 				err = fmt.Errorf("%w: %s carries %v", ErrInUse, name, users)
