@@ -31,6 +31,7 @@ type NetworkConfig struct {
 	Bridge      BridgeConfig
 	MTU         int // container interfaces' MTU: 0 until derived at create time
 	HostGateway bool
+	HostRouting bool // the host routes between it and the other networks with HostRouting; else they are kept apart
 	Internal    bool
 	EnableIPv6  bool
 }

@@ -65,18 +65,15 @@ func TestBridgeTrafficPassesDockersForwardPolicy(t *testing.T) {
 
 	for _, ipt := range iptablesNFT {
 		want := "-A FORWARD -j DOCKER-USER\n" +
-			"-A FORWARD -j VXLAN-PLUGIN-vxlan\n" +
-			`-A VXLAN-PLUGIN-vxlan -m comment --comment "from bridges in nft map VXLAN-PLUGIN-vxlan-bridges"` + "\n" +
-			`-A VXLAN-PLUGIN-vxlan -m comment --comment "to bridges in nft map VXLAN-PLUGIN-vxlan-bridges"` + "\n" +
-			`-A VXLAN-PLUGIN-vxlan -m comment --comment "within bridges in nft map VXLAN-PLUGIN-vxlan-internal"` + "\n"
-		if rules := h.ns.Must(t, ipt, "-S"); !strings.Contains(rules, want) {
-			t.Errorf("%s -S lacks, in this order:\n%s\ngot:\n%s", ipt, want, rules)
+			"-A FORWARD -j VXLAN-PLUGIN-vxlan\n"
+		if rules := h.ns.Must(t, ipt, "-S"); !strings.Contains(rules, want) || !strings.Contains(rules, "-j VXLAN-ISO-FROM-vxlan\n") {
+			t.Errorf("%s -S lacks, in this order:\n%s\n(and the isolation chains) got:\n%s", ipt, want, rules)
 		}
 	}
 	for _, family := range []string{"ip", "ip6"} {
-		b, i := exceptionMaps(t, h, family)
-		if !slices.Equal(b, []string{"vxbr-0a1b2c3d4e"}) || !slices.Equal(i, []string{"vxbr-isolated"}) {
-			t.Errorf("%s maps hold bridges %v and internal %v; want [vxbr-0a1b2c3d4e] and [vxbr-isolated]", family, b, i)
+		open, within := exceptionMaps(t, h, family)
+		if !slices.Equal(open, []string{"vxbr-0a1b2c3d4e"}) || !slices.Equal(within, []string{"vxbr-0a1b2c3d4e", "vxbr-isolated"}) {
+			t.Errorf("%s maps hold links %v and within %v; want [vxbr-0a1b2c3d4e] and [vxbr-0a1b2c3d4e vxbr-isolated]", family, open, within)
 		}
 	}
 
@@ -89,13 +86,13 @@ func TestBridgeTrafficPassesDockersForwardPolicy(t *testing.T) {
 	}
 	assertPing(t, c1, "198.51.100.12")
 
-	// The last network gone, the chain, its jump and its maps go too.
+	// The last network gone, the chains, the jump, the maps and the set go too.
 	for _, id := range []string{"isolated", netID} {
 		if err := h.driver.DeleteNetwork(t.Context(), id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if rules := h.ns.Must(t, "nft", "list", "ruleset"); strings.Contains(rules, "VXLAN-PLUGIN") {
+	if rules := h.ns.Must(t, "nft", "list", "ruleset"); strings.Contains(rules, "VXLAN-") {
 		t.Errorf("exception outlived the networks:\n%s", rules)
 	}
 }
@@ -133,28 +130,29 @@ func TestLegacyIptablesWarnsOnce(t *testing.T) {
 }
 
 var (
-	bridgeElemRE   = regexp.MustCompile(`"([^"]+)" : accept`)
-	internalElemRE = regexp.MustCompile(`"([^"]+)" \. "([^"]+)" : accept`)
+	openElemRE   = regexp.MustCompile(`"([^"]+)" : accept`)
+	withinElemRE = regexp.MustCompile(`"([^"]+)" \. "([^"]+)" : accept`)
 )
 
-// exceptionMaps lists, sorted, the bridges whose traffic the exception
-// accepts in family: from or to them, and only within them (internal).
-func exceptionMaps(t testing.TB, h *host, family string) (bridges, internal []string) {
+// exceptionMaps lists, sorted, the links whose traffic the exception
+// accepts in family: from or to them (networks with a way out), and
+// within them (every network).
+func exceptionMaps(t testing.TB, h *host, family string) (open, within []string) {
 	t.Helper()
-	out := h.ns.Must(t, "nft", "list", "map", family, "filter", "VXLAN-PLUGIN-vxlan-bridges")
-	for _, m := range bridgeElemRE.FindAllStringSubmatch(out, -1) {
-		bridges = append(bridges, m[1])
+	out := h.ns.Must(t, "nft", "list", "map", family, "filter", "VXLAN-PLUGIN-vxlan-links")
+	for _, m := range openElemRE.FindAllStringSubmatch(out, -1) {
+		open = append(open, m[1])
 	}
-	out = h.ns.Must(t, "nft", "list", "map", family, "filter", "VXLAN-PLUGIN-vxlan-internal")
-	for _, m := range internalElemRE.FindAllStringSubmatch(out, -1) {
+	out = h.ns.Must(t, "nft", "list", "map", family, "filter", "VXLAN-PLUGIN-vxlan-within")
+	for _, m := range withinElemRE.FindAllStringSubmatch(out, -1) {
 		if m[1] != m[2] {
-			t.Errorf("internal map pairs two bridges: %s . %s", m[1], m[2])
+			t.Errorf("within map pairs two links: %s . %s", m[1], m[2])
 		}
-		internal = append(internal, m[1])
+		within = append(within, m[1])
 	}
-	slices.Sort(bridges)
-	slices.Sort(internal)
-	return bridges, internal
+	slices.Sort(open)
+	slices.Sort(within)
+	return open, within
 }
 
 // scaleNet is the i-th network of a scale test: every tenth an internal
@@ -191,24 +189,23 @@ func TestFirewallThousandBridgeNetworks(t *testing.T) {
 	h := newHost(t)
 	dockerFirewall(t, h)
 	start := time.Now()
-	var wantBridges, wantInternal []string
+	var wantOpen, wantWithin []string
 	for i := range scaleNet(count) {
 		if err := h.driver.CreateNetwork(t.Context(), i.request()); err != nil {
 			t.Fatalf("network %d of %d: %v", i+1, count, err)
 		}
-		if i.internal() {
-			wantInternal = append(wantInternal, i.bridge())
-		} else {
-			wantBridges = append(wantBridges, i.bridge())
+		wantWithin = append(wantWithin, i.bridge())
+		if !i.internal() {
+			wantOpen = append(wantOpen, i.bridge())
 		}
 	}
 	t.Logf("%d networks created in %v", count, time.Since(start).Round(time.Millisecond))
-	slices.Sort(wantBridges)
-	slices.Sort(wantInternal)
+	slices.Sort(wantOpen)
+	slices.Sort(wantWithin)
 	for _, family := range []string{"ip", "ip6"} {
-		b, i := exceptionMaps(t, h, family)
-		if !slices.Equal(b, wantBridges) || !slices.Equal(i, wantInternal) {
-			t.Fatalf("%s maps hold %d bridges and %d internal ones; want %d and %d", family, len(b), len(i), len(wantBridges), len(wantInternal))
+		o, w := exceptionMaps(t, h, family)
+		if !slices.Equal(o, wantOpen) || !slices.Equal(w, wantWithin) {
+			t.Fatalf("%s maps hold %d open links and %d within; want %d and %d", family, len(o), len(w), len(wantOpen), len(wantWithin))
 		}
 	}
 
@@ -246,8 +243,8 @@ func TestFirewallThousandBridgeNetworks(t *testing.T) {
 		blocked []scaleNet
 	}{
 		{[]string{"iptables-nft", "-F", "VXLAN-PLUGIN-vxlan"}, []scaleNet{0, 1}},
-		{[]string{"nft", "flush", "map", "ip", "filter", "VXLAN-PLUGIN-vxlan-bridges"}, []scaleNet{1}},
-		{[]string{"nft", "flush", "map", "ip", "filter", "VXLAN-PLUGIN-vxlan-internal"}, []scaleNet{0}},
+		// Without it, a network's own traffic meets its isolation.
+		{[]string{"nft", "flush", "map", "ip", "filter", "VXLAN-PLUGIN-vxlan-within"}, []scaleNet{0, 1}},
 	} {
 		h.ns.Must(t, flush.cmd...)
 		for _, i := range flush.blocked {
@@ -260,8 +257,8 @@ func TestFirewallThousandBridgeNetworks(t *testing.T) {
 			assertPing(t, probes[i], peerOf(i))
 		}
 	}
-	if b, i := exceptionMaps(t, h, "ip"); !slices.Equal(b, wantBridges) || !slices.Equal(i, wantInternal) {
-		t.Errorf("after the repairs the maps hold %d and %d bridges; want %d and %d", len(b), len(i), len(wantBridges), len(wantInternal))
+	if o, w := exceptionMaps(t, h, "ip"); !slices.Equal(o, wantOpen) || !slices.Equal(w, wantWithin) {
+		t.Errorf("after the repairs the maps hold %d and %d links; want %d and %d", len(o), len(w), len(wantOpen), len(wantWithin))
 	}
 }
 

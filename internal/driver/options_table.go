@@ -78,6 +78,7 @@ func attachmentOptions() []option {
 		macOption("bridgeHardwareAddr", func(p *parse) *net.HardwareAddr { return &p.cfg.Bridge.MAC }),
 		intOption("bridgeTxQLen", acceptsTxQLen, 1, math.MaxInt32, func(p *parse) *int { return &p.cfg.Bridge.TxQLen }),
 		boolOption("hostGateway", func(p *parse) *bool { return &p.cfg.HostGateway }),
+		boolOption("hostRouting", func(p *parse) *bool { return &p.cfg.HostRouting }),
 		{"mode", "bridge, macvlan or ipvlan", func(p *parse, s string) bool {
 			m, ok := parseEnum(s, string(ModeBridge), string(ModeMacvlan), string(ModeIpvlan))
 			p.cfg.Mode = Mode(m)

@@ -305,6 +305,10 @@ func goodCases() []goodCase {
 			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.HostGateway = false })},
 		{"hostGateway true in global scope", ParseRequest{Options: vni42("hostGateway", "true"), GlobalScope: true},
 			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.HostGateway = true })},
+		{"hostRouting default false", ParseRequest{Options: vni42()},
+			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.HostRouting = false })},
+		{"hostRouting on macvlan with host gateway", ParseRequest{Options: onParent("macvlan", "hostGateway", "true", "hostRouting", "on")},
+			parentWant("eth0.10", ModeMacvlan, func(c *NetworkConfig) { c.HostGateway, c.HostRouting = true, true })},
 		{"EnableIPv6 passed through", ParseRequest{Options: vni42(), EnableIPv6: true},
 			vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.EnableIPv6 = true })},
 		{"no options is internal", ParseRequest{}, internalWant(nil)},
@@ -336,6 +340,10 @@ func goodCases() []goodCase {
 			name: "hostGateway=" + s.in,
 			req:  ParseRequest{Options: vni42("hostGateway", s.in)},
 			want: vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.HostGateway = s.want }),
+		}, goodCase{
+			name: "hostRouting=" + s.in,
+			req:  ParseRequest{Options: vni42("hostRouting", s.in)},
+			want: vxlanWant(func(c *NetworkConfig, _ *VXLANConfig) { c.HostRouting = s.want }),
 		})
 	}
 	cases = append(cases, attachmentGoodCases()...)
@@ -686,7 +694,7 @@ func badCases() []badCase {
 			cases = append(cases, badCase{key + "=" + m, ParseRequest{Options: vni42(key, m)}, key})
 		}
 	}
-	for _, name := range append(sortedKeys(boolFields), "hostGateway") {
+	for _, name := range append(sortedKeys(boolFields), "hostGateway", "hostRouting") {
 		for _, v := range []string{"maybe", "", "2", "truee"} {
 			cases = append(cases, badCase{name + "=" + v, ParseRequest{Options: vni42(name, v)}, name})
 		}

@@ -202,17 +202,20 @@ func gateways(n *network) []*net.IPNet {
 	return gws
 }
 
-// The firewall exception lets the traffic of the bridges of bridge-mode
-// networks through the host firewall's FORWARD chain. A request adds or
-// withdraws its network's bridge alone; the periodic check makes the
-// exception match every network. One change at a time: two first changes
-// at once would both lay out the chain. A host on legacy iptables, where
-// the plugin cannot write, gets a warning once per process.
+// The firewall exception lets the networks' traffic through the host
+// firewall's FORWARD chain where it meets the host: a bridge-mode
+// network's bridge, a macvlan/ipvlan network's host gateway. It keeps the
+// plugin's networks apart, as Docker keeps its bridge networks, but for
+// those that all set hostRouting. A request adds or withdraws its
+// network's link alone; the periodic check makes the exception match
+// every network. One change at a time: two first changes at once would
+// both lay out the chains. A host on legacy iptables, where the plugin
+// cannot write, gets a warning once per process.
 
-// allowForward adds the bridge of a bridge-mode network to the exception:
-// by name, reading nothing, where the exception is laid out (the cost of a
-// request does not grow with the rules of Docker's own networks); else
-// laying it out.
+// allowForward adds a network's link to the exception: by name, reading
+// nothing, where the exception is laid out (the cost of a request does not
+// grow with the rules of Docker's own networks, nor with the plugin's);
+// else laying it out.
 func (d *Driver) allowForward(ctx context.Context, n *network) error {
 	rules := forwardRules([]*network{n})
 	if len(rules) == 0 {
@@ -226,9 +229,9 @@ func (d *Driver) allowForward(ctx context.Context, n *network) error {
 	})
 }
 
-// withdrawForward takes the bridge of a network that is going out of the
+// withdrawForward takes the link of a network that is going out of the
 // exception, best effort: the periodic check withdraws what is left. With
-// the last bridge goes the whole exception, chain and maps.
+// the last link goes the whole exception, chains, maps and set.
 func (d *Driver) withdrawForward(n *network) {
 	rules := forwardRules([]*network{n})
 	x, err := d.records()
@@ -236,7 +239,7 @@ func (d *Driver) withdrawForward(n *network) {
 		return
 	}
 	err = d.withFirewall(context.Background(), func() error {
-		if !x.otherBridged(n) {
+		if !otherForwarded(x, n) {
 			return d.kernel.AllowForward(nil, links.ForwardExact)
 		}
 		return d.kernel.WithdrawForward(rules)
@@ -247,7 +250,7 @@ func (d *Driver) withdrawForward(n *network) {
 }
 
 // syncForward makes the exception match every network recorded or being
-// created (whose bridge is added before it is recorded), writing only what
+// created (whose link is added before it is recorded), writing only what
 // differs.
 func (d *Driver) syncForward(ctx context.Context) error {
 	x, err := d.records()
@@ -279,15 +282,42 @@ func (d *Driver) withFirewall(ctx context.Context, change func() error) error {
 	return err
 }
 
-// forwardRules lists the bridges of the bridge-mode networks among nets.
+// forwardRules lists the links of nets in the exception. A network
+// without hostRouting, recorded before the option existed too, is
+// isolated from the others.
 func forwardRules(nets []*network) []links.ForwardRule {
 	var rules []links.ForwardRule
 	for _, n := range nets {
-		if n.Config.Mode == ModeBridge {
-			rules = append(rules, links.ForwardRule{Bridge: bridgeName(n), Internal: n.Config.Internal})
+		if link := forwardLink(n); link != "" {
+			rules = append(rules, links.ForwardRule{Link: link, Internal: n.Config.Internal, HostRouting: n.Config.HostRouting})
 		}
 	}
 	return rules
+}
+
+// forwardLink is where a network's traffic meets FORWARD: a bridge-mode
+// network's bridge (br_netfilter sends its bridged traffic there too), a
+// macvlan/ipvlan network's host gateway child (the traffic the host routes
+// for it); "" when neither.
+func forwardLink(n *network) string {
+	switch {
+	case n.Config.Mode == ModeBridge:
+		return bridgeName(n)
+	case n.Config.HostGateway:
+		return gatewayChild(n).Name
+	}
+	return ""
+}
+
+// otherForwarded reports whether a network other than n, recorded or
+// being created, has a link in the exception.
+func otherForwarded(x *index, n *network) bool {
+	for _, o := range x.claimed() {
+		if o.ID != n.ID && forwardLink(o) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // SyncFirewall restores the firewall exception if something (a firewall

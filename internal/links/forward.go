@@ -10,31 +10,37 @@ import (
 
 // Docker's firewall sets the FORWARD policy to DROP and, through
 // br_netfilter, bridged IP traffic passes FORWARD too: without an exception
-// nothing would cross the plugin's bridges. The exception lives in each
-// iptables "filter" table (IPv4, IPv6), in a chain the plugin owns, appended
-// to FORWARD (after Docker's DOCKER-USER and isolation rules, which keep
-// their say). The chain holds three fixed rules that look the packet's
-// interfaces up in two verdict maps of bridge names; a network adds or
-// removes one map element, so the cost of a change does not grow with the
-// number of bridges. Tables that do not exist (no iptables in use) are left
+// nothing would cross the plugin's bridges, nor be routed by the host for
+// a macvlan/ipvlan network's host gateway. The exception lives in each
+// iptables "filter" table (IPv4, IPv6), in chains the plugin owns, the
+// main one appended to FORWARD (after Docker's DOCKER-USER and isolation
+// rules, which keep their say). The chains hold fixed rules that look the
+// packet's interfaces up in maps and a set of link names; a network adds
+// or removes a few elements, so the cost of a change does not grow with
+// the number of networks. The same rules keep the plugin's networks apart
+// unless both ends let the host route between them, as Docker does for its
+// bridge networks. Tables that do not exist (no iptables in use) are left
 // alone. forward_layout.go describes the objects.
 
-// ForwardRule lets one bridge's traffic through FORWARD.
+// ForwardRule lets one network's link through FORWARD: the bridge of a
+// bridge-mode network, or the host-side gateway child of a macvlan/ipvlan
+// network.
 type ForwardRule struct {
-	Bridge   string
-	Internal bool // only bridge-to-bridge: an internal segment has no way out
+	Link        string
+	Internal    bool // only within the network: an internal network has no way out
+	HostRouting bool // the host routes between it and the other networks with HostRouting
 }
 
-// ForwardMode says what AllowForward does with the bridges it is not given.
+// ForwardMode says what AllowForward does with the links it is not given.
 type ForwardMode int
 
 const (
-	// ForwardAdd lets the given bridges through and leaves the others as
+	// ForwardAdd lets the given links through and leaves the others as
 	// they are: a few small netlink exchanges, whatever the number of
-	// bridges.
+	// links.
 	ForwardAdd ForwardMode = iota
-	// ForwardExact lets exactly the given bridges through: the others are
-	// withdrawn, and with none the chain, its jump and its maps go. It
+	// ForwardExact lets exactly the given links through: the others are
+	// withdrawn, and with none the chains, the jump, the maps and the set go. It
 	// reads the maps whole and writes only what differs.
 	ForwardExact
 )
@@ -48,11 +54,12 @@ func (m ForwardMode) String() string {
 
 // ErrLegacyIptables reports a host whose firewall uses the legacy iptables
 // backend, which the plugin cannot write to.
-var ErrLegacyIptables = errors.New("the host's firewall uses legacy iptables; add FORWARD ACCEPT rules for the plugin's bridges by hand")
+var ErrLegacyIptables = errors.New("the host's firewall uses legacy iptables; add FORWARD rules for the plugin's networks by hand (README, Firewall)")
 
-// AllowForward makes the filter tables accept the given bridges' traffic,
-// as mode says, and repairs whatever of the chain, its rules, its jump and
-// its maps is missing or altered. Both families change in the same
+// AllowForward makes the filter tables accept the given links' traffic,
+// as mode says (isolating the networks without HostRouting from the
+// others), and repairs whatever of the chains, their rules, the jump, the
+// maps and the set is missing or altered. Both families change in the same
 // batches (each commit that deletes costs the kernel an RCU grace period,
 // some 10 ms). When everything already matches it writes nothing.
 func (k *Kernel) AllowForward(rules []ForwardRule, mode ForwardMode) error {
@@ -61,24 +68,24 @@ func (k *Kernel) AllowForward(rules []ForwardRule, mode ForwardMode) error {
 	}
 	want, err := forwardKeys(rules)
 	if err != nil {
-		return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
+		return fmt.Errorf("firewall exception for the plugin's networks: %w", err)
 	}
 	c, err := k.nft()
 	if err != nil {
-		return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
+		return fmt.Errorf("firewall exception for the plugin's networks: %w", err)
 	}
 	var ops []elementOp
 	found := false
 	for _, family := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyIPv6} {
 		famOps, ok, err := k.queueForward(c, family, want, mode)
 		if err != nil {
-			return fmt.Errorf("firewall exception for the plugin's bridges (%s filter table): %w", familyName(family), err)
+			return fmt.Errorf("firewall exception for the plugin's networks (%s filter table): %w", familyName(family), err)
 		}
 		ops = append(ops, famOps...)
 		found = found || ok
 	}
 	if err := flushElements(c, ops); err != nil {
-		return fmt.Errorf("firewall exception for the plugin's bridges: %w", err)
+		return fmt.Errorf("firewall exception for the plugin's networks: %w", err)
 	}
 	if !found && len(rules) > 0 && legacyIptables(c.NetNS) {
 		return ErrLegacyIptables
@@ -101,14 +108,14 @@ func (k *Kernel) queueForward(c *nftables.Conn, family nftables.TableFamily, wan
 	if mode == ForwardExact && want.empty() {
 		return nil, true, st.queueRemoval(c)
 	}
-	maps, err := st.queueLayout(c, l)
+	objs, err := st.queueLayout(c, l)
 	if err != nil {
 		return nil, true, err
 	}
 	if mode == ForwardAdd {
-		return addAll(maps, want), true, nil
+		return addAll(objs, want), true, nil
 	}
-	ops, err = elementDiff(c, st, maps, want)
+	ops, err = elementDiff(c, st, objs, want)
 	return ops, true, err
 }
 

@@ -5,28 +5,41 @@ import (
 	"fmt"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
 
-// keySet is the map elements wanted, keyed by their key bytes: a bridge
-// name in the bridges map, the pair bridge . bridge in the internal one.
-type keySet [2]map[string]bool
+// keySet is the elements wanted in each object (objLinks...), keyed by
+// their key bytes: a link name, or the pair link . link in objWithin.
+type keySet [objCount]map[string]bool
 
-func (s keySet) empty() bool { return len(s[0]) == 0 && len(s[1]) == 0 }
-
-// forwardKeys turns rules into map keys, refusing names no interface can
-// have.
-func forwardKeys(rules []ForwardRule) (keySet, error) {
-	s := keySet{{}, {}}
-	for _, r := range rules {
-		if r.Bridge == "" || len(r.Bridge) >= unix.IFNAMSIZ {
-			return s, fmt.Errorf("bridge name %q: not an interface name", r.Bridge)
+func (s keySet) empty() bool {
+	for _, keys := range s {
+		if len(keys) > 0 {
+			return false
 		}
-		if r.Internal {
-			s[1][ifnameKey(r.Bridge)+ifnameKey(r.Bridge)] = true
-		} else {
-			s[0][ifnameKey(r.Bridge)] = true
+	}
+	return true
+}
+
+// forwardKeys turns rules into the objects' keys, refusing names no
+// interface can have.
+func forwardKeys(rules []ForwardRule) (keySet, error) {
+	var s keySet
+	for i := range s {
+		s[i] = map[string]bool{}
+	}
+	for _, r := range rules {
+		if r.Link == "" || len(r.Link) >= unix.IFNAMSIZ {
+			return s, fmt.Errorf("link name %q: not an interface name", r.Link)
+		}
+		key := ifnameKey(r.Link)
+		s[objWithin][key+key] = true
+		s[objAll][key] = true
+		if !r.Internal {
+			s[objLinks][key] = true
+		}
+		if r.Internal || !r.HostRouting {
+			s[objIsolated][key] = true
 		}
 	}
 	return s, nil
@@ -39,7 +52,7 @@ func ifnameKey(name string) string {
 	return string(b)
 }
 
-// elementOp adds or deletes elements of one map.
+// elementOp adds or deletes elements of one map or set.
 type elementOp struct {
 	m     *nftables.Set
 	del   bool
@@ -48,91 +61,92 @@ type elementOp struct {
 
 // addAll adds every wanted element; adding one that is there changes
 // nothing.
-func addAll(maps [2]*nftables.Set, want keySet) []elementOp {
+func addAll(objs [objCount]*nftables.Set, want keySet) []elementOp {
 	var ops []elementOp
-	for i, m := range maps {
-		ops = append(ops, elementOp{m: m, elems: accepting(want[i])})
+	for i, m := range objs {
+		ops = append(ops, elementOp{m: m, elems: elementsOf(i, want[i])})
 	}
 	return ops
 }
 
-// elementDiff reads both maps and returns what makes them hold exactly
-// want: elements to delete, then to add. A map not in st is queued in this
-// batch, and empty.
-func elementDiff(c *nftables.Conn, st *forwardState, maps [2]*nftables.Set, want keySet) ([]elementOp, error) {
+// elementDiff reads the maps and the set and returns what makes them hold
+// exactly want: elements to delete, then to add. An object not in st is
+// queued in this batch, and empty.
+func elementDiff(c *nftables.Conn, st *forwardState, objs [objCount]*nftables.Set, want keySet) ([]elementOp, error) {
 	var dels, adds []elementOp
-	for i, m := range maps {
+	for i, m := range objs {
 		have := map[string]bool{}
-		if st.maps[m.Name] == m {
+		if st.sets[m.Name] == m {
 			var err error
-			if have, err = mapKeys(c, m); err != nil {
+			if have, err = objectKeys(c, m, i); err != nil {
 				return nil, err
 			}
 		}
 		del, add := diffKeys(have, want[i])
 		dels = append(dels, elementOp{m: m, del: true, elems: del})
-		adds = append(adds, elementOp{m: m, elems: add})
+		adds = append(adds, elementOp{m: m, elems: elementsOf(i, add)})
 	}
 	return append(dels, adds...), nil
 }
 
-// diffKeys compares a map's keys (true: the verdict is accept) with the
-// keys wanted: unwanted elements and those with another verdict go, and
-// what is missing comes (back) with accept.
-func diffKeys(have, want map[string]bool) (del, add []nftables.SetElement) {
-	for k, accepts := range have {
-		if !accepts || !want[k] {
+// diffKeys compares an object's keys (true: the element is as the object
+// wants it) with the keys wanted: unwanted elements and those with another
+// verdict go, and the keys missing (back) come in add.
+func diffKeys(have, want map[string]bool) (del []nftables.SetElement, add map[string]bool) {
+	for k, right := range have {
+		if !right || !want[k] {
 			del = append(del, nftables.SetElement{Key: []byte(k)})
 		}
 	}
-	missing := map[string]bool{}
+	add = map[string]bool{}
 	for k := range want {
 		if !have[k] {
-			missing[k] = true
+			add[k] = true
 		}
 	}
-	return del, accepting(missing)
+	return del, add
 }
 
-// mapKeys reads a map: each key, and whether its verdict is accept.
-func mapKeys(c *nftables.Conn, m *nftables.Set) (map[string]bool, error) {
+// objectKeys reads object i: each key, and whether its element carries the
+// object's verdict.
+func objectKeys(c *nftables.Conn, m *nftables.Set, i int) (map[string]bool, error) {
 	have := map[string]bool{}
 	elems, err := c.GetSetElements(m)
 	if err != nil {
-		return nil, fmt.Errorf("list map %s: %w", m.Name, err)
+		return nil, fmt.Errorf("list %s: %w", m.Name, err)
 	}
+	want := elementVerdict(i)
 	for _, e := range elems {
-		have[string(e.Key)] = isAccept(e.Val)
+		code, ok := verdictCode(e.Val)
+		have[string(e.Key)] = want == nil || (ok && code == int32(want.Kind))
 	}
 	return have, nil
 }
 
-func accepting(keys map[string]bool) []nftables.SetElement {
+// elementsOf makes object i's elements of keys, with its verdict.
+func elementsOf(i int, keys map[string]bool) []nftables.SetElement {
 	elems := make([]nftables.SetElement, 0, len(keys))
 	for k := range keys {
-		elems = append(elems, nftables.SetElement{Key: []byte(k), VerdictData: &expr.Verdict{Kind: expr.VerdictAccept}})
+		elems = append(elems, nftables.SetElement{Key: []byte(k), VerdictData: elementVerdict(i)})
 	}
 	return elems
 }
 
-// nfAccept is NF_ACCEPT, the verdict code of accept.
-const nfAccept = 1
-
-// isAccept reads a verdict map element's data, the attributes nested in
-// NFTA_DATA_VERDICT, for NFTA_VERDICT_CODE = NF_ACCEPT.
-func isAccept(data []byte) bool {
+// verdictCode reads a verdict map element's data, the attributes nested in
+// NFTA_DATA_VERDICT, for NFTA_VERDICT_CODE (NF_ACCEPT, NF_DROP...).
+func verdictCode(data []byte) (int32, bool) {
 	for len(data) >= unix.NLA_HDRLEN {
 		n := int(binary.NativeEndian.Uint16(data))
 		typ := binary.NativeEndian.Uint16(data[2:]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
 		if n < unix.NLA_HDRLEN || n > len(data) {
-			return false
+			return 0, false
 		}
 		if typ == unix.NFTA_VERDICT_CODE && n == unix.NLA_HDRLEN+4 {
-			return int32(binary.BigEndian.Uint32(data[unix.NLA_HDRLEN:])) == nfAccept
+			return int32(binary.BigEndian.Uint32(data[unix.NLA_HDRLEN:])), true
 		}
 		data = data[min(len(data), (n+unix.NLA_ALIGNTO-1)&^(unix.NLA_ALIGNTO-1)):]
 	}
-	return false
+	return 0, false
 }
 
 // elementsPerBatch bounds a netlink batch: a repair of thousands of
@@ -151,16 +165,16 @@ func flushElements(c *nftables.Conn, ops []elementOp) error {
 				apply = c.SetDeleteElements
 			}
 			if err := apply(op.m, elems[:n]); err != nil {
-				return fmt.Errorf("%s map %s: %w", familyName(op.m.Table.Family), op.m.Name, err)
+				return fmt.Errorf("%s %s: %w", familyName(op.m.Table.Family), op.m.Name, err)
 			}
 			if err := c.Flush(); err != nil {
-				return fmt.Errorf("update %s map %s: %w", familyName(op.m.Table.Family), op.m.Name, err)
+				return fmt.Errorf("update %s %s: %w", familyName(op.m.Table.Family), op.m.Name, err)
 			}
 			elems = elems[n:]
 		}
 	}
 	if err := c.Flush(); err != nil { // the layout alone, when no element changed
-		return fmt.Errorf("update the chain and its maps: %w", err)
+		return fmt.Errorf("update the chains, maps and set: %w", err)
 	}
 	return nil
 }

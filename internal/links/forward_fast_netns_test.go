@@ -1,33 +1,30 @@
 package links_test
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/links"
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/netnstest"
 )
 
-// A bridge added and withdrawn by name, reading nothing: the elements come
+// Links added and withdrawn by name, reading nothing: the elements come
 // and go in both families and the rest stays; a withdrawal of what is not
 // there is no error.
 func TestForwardElementsByName(t *testing.T) {
 	ns, k := firewallHost(t)
-	allow(t, k, links.ForwardAdd, bridge("vxbr-a"))
+	allow(t, k, links.ForwardAdd, routed("vxbr-a"))
 	layout := exception(t, ns, "ip")
-	if err := k.AddForwardElements([]links.ForwardRule{bridge("vxbr-b"), internal("vxbr-i")}); err != nil {
+	if err := k.AddForwardElements([]links.ForwardRule{bridge("vxgw-b"), internal("vxbr-i")}); err != nil {
 		t.Fatal(err)
 	}
-	for _, family := range []string{"ip", "ip6"} {
-		if got := elements(t, ns, family, "VXLAN-PLUGIN-vxlan-bridges"); !slices.Equal(got, []string{`"vxbr-a" : accept`, `"vxbr-b" : accept`}) {
-			t.Errorf("%s bridges map after the add: %v", family, got)
-		}
-		if got := elements(t, ns, family, "VXLAN-PLUGIN-vxlan-internal"); !slices.Equal(got, []string{`"vxbr-i" . "vxbr-i" : accept`}) {
-			t.Errorf("%s internal map after the add: %v", family, got)
-		}
-	}
+	wantObjects(t, ns, [4][]string{
+		{`"vxbr-a" : accept`, `"vxgw-b" : accept`},
+		{`"vxbr-a" . "vxbr-a" : accept`, `"vxbr-i" . "vxbr-i" : accept`, `"vxgw-b" . "vxgw-b" : accept`},
+		{`"vxbr-a" : drop`, `"vxbr-i" : drop`, `"vxgw-b" : drop`},
+		{`"vxbr-i"`, `"vxgw-b"`},
+	})
 	for range 2 { // the second time there is nothing left to withdraw
-		if err := k.WithdrawForward([]links.ForwardRule{bridge("vxbr-b"), internal("vxbr-i"), bridge("vxbr-never")}); err != nil {
+		if err := k.WithdrawForward([]links.ForwardRule{bridge("vxgw-b"), internal("vxbr-i"), routed("vxbr-never")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -47,7 +44,7 @@ func TestForwardElementsWithoutMaps(t *testing.T) {
 	if err := k.AddForwardElements([]links.ForwardRule{bridge("vxbr-a")}); err == nil {
 		t.Error("add to maps that are not laid out succeeded")
 	}
-	if got := elements(t, ns, "ip", "VXLAN-PLUGIN-vxlan-bridges"); got != nil {
+	if got := elements(t, ns, "ip", "VXLAN-PLUGIN-vxlan-links"); got != nil {
 		t.Errorf("a failed add left a map: %v", got)
 	}
 	bare := netnstest.New(t)

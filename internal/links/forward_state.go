@@ -2,19 +2,20 @@ package links
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/google/nftables"
 )
 
 // forwardState is what one family's filter table holds of the exception:
-// a few small reads, whatever the number of bridges.
+// a few small reads, whatever the number of links.
 type forwardState struct {
 	table   *nftables.Table
-	forward *nftables.Chain          // FORWARD; nil: no firewall to get past
-	chain   *nftables.Chain          // the plugin's chain; nil if missing
-	jumps   []*nftables.Rule         // FORWARD's rules that jump to it
-	rules   []*nftables.Rule         // its rules
-	maps    map[string]*nftables.Set // the plugin's maps found, by name
+	forward *nftables.Chain             // FORWARD; nil: no firewall to get past
+	chains  map[string]*nftables.Chain  // the plugin's chains found, by name
+	rules   map[string][]*nftables.Rule // their rules, by chain name
+	jumps   []*nftables.Rule            // FORWARD's rules that jump to the main chain
+	sets    map[string]*nftables.Set    // the plugin's maps and set found (and legacy maps), by name
 }
 
 // readForward reads the filter table of family.
@@ -23,16 +24,14 @@ func readForward(c *nftables.Conn, family nftables.TableFamily, l forwardLayout)
 	if err != nil {
 		return nil, fmt.Errorf("list chains: %w", err)
 	}
-	st := &forwardState{maps: map[string]*nftables.Set{}}
+	st := &forwardState{chains: map[string]*nftables.Chain{}, rules: map[string][]*nftables.Rule{}, sets: map[string]*nftables.Set{}}
 	for _, ch := range chains {
-		if ch.Table.Name != "filter" {
-			continue
-		}
-		switch ch.Name {
-		case "FORWARD":
+		switch {
+		case ch.Table.Name != "filter":
+		case ch.Name == "FORWARD":
 			st.forward, st.table = ch, ch.Table
-		case l.chain:
-			st.chain = ch
+		case slices.Contains(l.chains(), ch.Name):
+			st.chains[ch.Name] = ch
 		}
 	}
 	if st.forward == nil {
@@ -41,9 +40,9 @@ func readForward(c *nftables.Conn, family nftables.TableFamily, l forwardLayout)
 	if st.jumps, err = jumpsTo(c, st.forward, l.chain); err != nil {
 		return nil, err
 	}
-	if st.chain != nil {
-		if st.rules, err = c.GetRules(st.table, st.chain); err != nil {
-			return nil, fmt.Errorf("list %s rules: %w", l.chain, err)
+	for name, ch := range st.chains {
+		if st.rules[name], err = c.GetRules(st.table, ch); err != nil {
+			return nil, fmt.Errorf("list %s rules: %w", name, err)
 		}
 	}
 	sets, err := c.GetSets(st.table)
@@ -51,8 +50,8 @@ func readForward(c *nftables.Conn, family nftables.TableFamily, l forwardLayout)
 		return nil, fmt.Errorf("list sets: %w", err)
 	}
 	for _, s := range sets {
-		if s.Name == l.bridges || s.Name == l.internal {
-			st.maps[s.Name] = s
+		if slices.Contains(l.objects[:], s.Name) || slices.Contains(l.legacy, s.Name) {
+			st.sets[s.Name] = s
 		}
 	}
 	return st, nil
@@ -72,74 +71,92 @@ func jumpsTo(c *nftables.Conn, forward *nftables.Chain, chain string) ([]*nftabl
 	return jumps, nil
 }
 
-// queueLayout queues whatever of the chain, its maps, its rules and its
-// jump is missing or altered, and returns the two maps (found or queued).
-func (st *forwardState) queueLayout(c *nftables.Conn, l forwardLayout) ([2]*nftables.Set, error) {
-	maps, fresh, err := st.queueMaps(c, l)
+// queueLayout queues whatever of the chains, their maps and set, their
+// rules and the jump is missing or altered, and the removal of an earlier
+// version's maps; it returns the maps and the set (found or queued).
+func (st *forwardState) queueLayout(c *nftables.Conn, l forwardLayout) ([objCount]*nftables.Set, error) {
+	objs, fresh, err := st.queueObjects(c, l)
 	if err != nil {
-		return maps, err
+		return objs, err
 	}
-	if st.chain == nil {
-		st.chain = c.AddChain(&nftables.Chain{Name: l.chain, Table: st.table})
+	for _, name := range l.chains() { // the isolation chains first: the main one jumps to them
+		if st.chains[name] == nil {
+			st.chains[name] = c.AddChain(&nftables.Chain{Name: name, Table: st.table})
+		}
 	}
-	want := l.chainRules(maps)
-	if fresh || !sameRules(st.rules, want) {
-		st.queueFlush(c)
-		for _, r := range want {
-			c.AddRule(r.rule(st.chain))
+	for name, want := range l.chainRules(objs) {
+		if fresh || !sameRules(st.rules[name], want) {
+			st.queueFlush(c, name)
+			for _, r := range want {
+				c.AddRule(r.rule(st.chains[name]))
+			}
+		}
+	}
+	for _, name := range l.legacy {
+		if s := st.sets[name]; s != nil { // its rules, which differ, went above
+			c.DelSet(s)
 		}
 	}
 	if len(st.jumps) == 0 {
 		c.AddRule(&nftables.Rule{Table: st.table, Chain: st.forward, Exprs: l.jumpExprs()})
 	}
-	return maps, nil
+	return objs, nil
 }
 
-// queueMaps queues the maps that are missing, or replaced because they
-// are not verdict maps; fresh reports any, which the rules must look up
-// anew.
-func (st *forwardState) queueMaps(c *nftables.Conn, l forwardLayout) (maps [2]*nftables.Set, fresh bool, err error) {
-	maps = l.mapSpecs(st.table)
-	for i, spec := range maps {
-		have := st.maps[spec.Name]
-		if have != nil && have.IsMap {
-			maps[i] = have
+// queueObjects queues the maps and the set that are missing, or replaced
+// because they are of another kind; fresh reports any, which the rules
+// must look up anew.
+func (st *forwardState) queueObjects(c *nftables.Conn, l forwardLayout) (objs [objCount]*nftables.Set, fresh bool, err error) {
+	objs = l.objectSpecs(st.table)
+	for i, spec := range objs {
+		have := st.sets[spec.Name]
+		if have != nil && have.IsMap == spec.IsMap {
+			objs[i] = have
 			continue
 		}
 		fresh = true
 		if have != nil {
-			st.queueFlush(c) // a set still looked up cannot go
+			st.queueFlushAll(c) // a set still looked up cannot go
 			c.DelSet(have)
 		}
 		if err := c.AddSet(spec, nil); err != nil {
-			return maps, fresh, fmt.Errorf("add map %s: %w", spec.Name, err)
+			return objs, fresh, fmt.Errorf("add %s: %w", spec.Name, err)
 		}
 	}
-	return maps, fresh, nil
+	return objs, fresh, nil
 }
 
-// queueFlush queues the removal of the chain's rules, if it has any.
-func (st *forwardState) queueFlush(c *nftables.Conn) {
-	if st.chain != nil && len(st.rules) > 0 {
-		c.FlushChain(st.chain)
-		st.rules = nil
+// queueFlush queues the removal of a chain's rules, if it has any.
+func (st *forwardState) queueFlush(c *nftables.Conn, name string) {
+	if ch := st.chains[name]; ch != nil && len(st.rules[name]) > 0 {
+		c.FlushChain(ch)
+		st.rules[name] = nil
+	}
+}
+
+func (st *forwardState) queueFlushAll(c *nftables.Conn) {
+	for name := range st.chains {
+		st.queueFlush(c, name)
 	}
 }
 
 // queueRemoval queues the removal of everything of the exception there is:
-// jumps first, then the chain, then the maps its rules looked up.
+// the jumps first, then the chains' rules, the chains, and the maps and
+// set their rules looked up.
 func (st *forwardState) queueRemoval(c *nftables.Conn) error {
 	for _, j := range st.jumps {
 		if err := c.DelRule(j); err != nil {
 			return fmt.Errorf("delete FORWARD jump: %w", err)
 		}
 	}
-	if st.chain != nil {
-		c.FlushChain(st.chain)
-		c.DelChain(st.chain)
+	for _, ch := range st.chains {
+		c.FlushChain(ch)
 	}
-	for _, m := range st.maps {
-		c.DelSet(m)
+	for _, ch := range st.chains {
+		c.DelChain(ch)
+	}
+	for _, s := range st.sets {
+		c.DelSet(s)
 	}
 	return nil
 }

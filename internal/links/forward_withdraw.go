@@ -6,14 +6,14 @@ import (
 	"github.com/google/nftables"
 )
 
-// WithdrawForward takes the given bridges out of the firewall exception:
-// one map element per bridge, by name, leaving the others and the chain as
-// they are and reading none of the firewall, so its cost does not grow
-// with the host's rules. A bridge the maps do not hold is not an error:
-// each element is added and deleted in the same batch (adding one that is
-// there changes nothing), so the delete always finds it and the batch
-// takes away only what was there. A family without the maps has nothing
-// to withdraw.
+// WithdrawForward takes the given links out of the firewall exception: a
+// few elements per link, by name, leaving the others and the chains as
+// they are and reading none of the rules, so its cost does not grow with
+// the host's rules nor with the number of networks. A link the maps do not
+// hold is not an error: each element is added and deleted in the same
+// batch (adding one that is there changes nothing), so the delete always
+// finds it and the batch takes away only what was there. A family without
+// the maps has nothing to withdraw.
 func (k *Kernel) WithdrawForward(rules []ForwardRule) error {
 	keys, err := forwardKeys(rules)
 	if err != nil {
@@ -27,7 +27,9 @@ func (k *Kernel) WithdrawForward(rules []ForwardRule) error {
 	return nil
 }
 
-// withdrawElements removes keys from one family's maps in one batch.
+// withdrawElements removes keys from one family's maps and set in one
+// batch. Which of them exist is read once: the table's sets are the
+// plugin's few (iptables-nft makes none).
 func (k *Kernel) withdrawElements(family nftables.TableFamily, keys keySet) error {
 	c, err := k.nft()
 	if err != nil {
@@ -37,20 +39,24 @@ func (k *Kernel) withdrawElements(family nftables.TableFamily, keys keySet) erro
 	if !found {
 		return nil // no firewall in this family
 	}
-	l := k.forwardLayout()
-	for i, name := range []string{l.bridges, l.internal} {
-		if len(keys[i]) == 0 {
-			continue
+	sets, err := c.GetSets(table)
+	if err != nil {
+		return fmt.Errorf("list sets: %w", err)
+	}
+	exists := map[string]bool{}
+	for _, s := range sets {
+		exists[s.Name] = true
+	}
+	for i, obj := range k.forwardLayout().objectSpecs(table) {
+		if len(keys[i]) == 0 || !exists[obj.Name] {
+			continue // nothing to withdraw there
 		}
-		m, elems := &nftables.Set{Table: table, Name: name, IsMap: true}, accepting(keys[i])
-		if _, err := c.GetSetByName(table, name); err != nil {
-			continue // no such map: nothing to withdraw
+		elems := elementsOf(i, keys[i])
+		if err := c.SetAddElements(obj, elems); err != nil {
+			return fmt.Errorf("%s: %w", obj.Name, err)
 		}
-		if err := c.SetAddElements(m, elems); err != nil {
-			return fmt.Errorf("map %s: %w", name, err)
-		}
-		if err := c.SetDeleteElements(m, elems); err != nil {
-			return fmt.Errorf("map %s: %w", name, err)
+		if err := c.SetDeleteElements(obj, elems); err != nil {
+			return fmt.Errorf("%s: %w", obj.Name, err)
 		}
 	}
 	if err := c.Flush(); err != nil {
