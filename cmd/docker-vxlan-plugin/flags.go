@@ -14,6 +14,9 @@ import (
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
 )
 
+// defaultDockerExecRoot is dockerd's default --exec-root.
+const defaultDockerExecRoot = "/var/run/docker"
+
 type options struct {
 	version   bool
 	pluginEnv bool
@@ -29,6 +32,8 @@ type options struct {
 	// unjoinedGrace: how long after the start an endpoint in no container
 	// may wait for Docker's Join before it is forgotten.
 	unjoinedGrace time.Duration
+	// dockerExecRoot: dockerd's exec root as the plugin sees it.
+	dockerExecRoot string
 }
 
 // etcdOptions configure cluster mode; no endpoints, no cluster mode.
@@ -57,6 +62,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.metrics, "metrics", "", "ADDR:PORT serving Prometheus /metrics and /healthz (off when empty)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.dockerExecRoot, "docker-exec-root", defaultDockerExecRoot, "dockerd's exec root as the plugin sees it (a plugin in a container mounts the host's /var/run/docker elsewhere): its netns/ holds the containers' namespaces")
 	fs.DurationVar(&o.unjoinedGrace, "unjoined-grace", time.Minute, "after a start, forget endpoints recorded before it that are in no container and not joined within this time (requests cut by a crash)")
 	fs.BoolVar(&o.pluginEnv, "plugin-env", false, "take scope, vtepdev, debug and etcd_endpoints from the environment (managed plugin settings)")
 	var endpoints string
@@ -86,6 +92,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.vtepDev != "" && !driver.ValidIfName(o.vtepDev) {
 		return o, fmt.Errorf("--vtepdev %q: want an interface name of at most 15 characters, without spaces, '/', ':' or '%%'", o.vtepDev)
+	}
+	if !filepath.IsAbs(o.dockerExecRoot) {
+		return o, fmt.Errorf("--docker-exec-root %q: want an absolute path", o.dockerExecRoot)
 	}
 	if o.unjoinedGrace <= 0 {
 		return o, fmt.Errorf("--unjoined-grace %v: want a positive duration", o.unjoinedGrace)

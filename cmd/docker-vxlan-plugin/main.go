@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -92,6 +93,10 @@ func run(o options, log *slog.Logger) error {
 	}
 	defer alloc.Close()
 	dcfg := driver.Config{GlobalScope: o.scope == "global", VtepDev: o.vtepDev, KeepOrphans: recovered != nil, UnderlayHints: addr.hints}
+	if o.dockerExecRoot != defaultDockerExecRoot {
+		dcfg.DockerExecRoot = o.dockerExecRoot
+	}
+	k.SetSandboxDirs([]string{filepath.Join(o.dockerExecRoot, "netns")})
 	if addr.cluster != nil {
 		dcfg.Cluster = controlPlane{addr.cluster}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -34,10 +35,20 @@ func (d *Driver) announceLater(sandbox string, e *endpoint) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), announceWait)
 		defer cancel()
-		if err := d.kernel.Announce(ctx, sandbox, mac, addrs); err != nil {
-			d.log.Debug("addresses not announced", "endpoint", shortID(e.ID), "err", err)
+		if err := d.kernel.Announce(ctx, d.sandboxPath(sandbox), mac, addrs); err != nil {
+			d.log.Warn("addresses not announced", "endpoint", shortID(e.ID), "err", err)
 		}
 	}()
+}
+
+// sandboxPath is where the plugin finds the namespace at sandbox,
+// EXECROOT/netns/ID on the host: a plugin in a container sees dockerd's
+// exec root elsewhere.
+func (d *Driver) sandboxPath(sandbox string) string {
+	if d.cfg.DockerExecRoot == "" || filepath.Base(filepath.Dir(sandbox)) != "netns" {
+		return sandbox
+	}
+	return filepath.Join(d.cfg.DockerExecRoot, "netns", filepath.Base(sandbox))
 }
 
 // refusePublishing refuses -p and -P: the container is a host on the

@@ -61,6 +61,10 @@ type Config struct {
 	KeepOrphans bool
 	// Cluster is the control plane of cluster mode; nil without it.
 	Cluster ControlPlane
+	// DockerExecRoot is where the plugin sees dockerd's exec root, whose
+	// netns/ holds the containers' namespaces (the sandbox keys of Join);
+	// "" if at its own path, /var/run/docker.
+	DockerExecRoot string
 	// UnderlayHints are addresses across the underlay (the cluster's
 	// store): which way they route tells a network with no Peers its
 	// underlay device and VTEP address.

@@ -29,7 +29,7 @@ log "h1: namespaces + dockerd + image load in $(( $(now_ms) - t0 )) ms"
 check "h1 docker info" host_docker h1 info
 check "h1 busybox:local image" host_docker h1 image inspect busybox:local
 check "h1 dockerd runs its own containerd under exec-root" \
-	test -S "$E2E_TMP/h1/exec/containerd/containerd.sock"
+	host_exec h1 test -S /run/docker/containerd/containerd.sock
 check "h1 has no docker0 (--bridge=none)" eval "! host_netexec h1 ip link show docker0"
 check "h1 plugin dir is private" \
 	eval "host_exec h1 touch /run/docker/plugins/probe && test ! -e /run/docker/plugins/probe"

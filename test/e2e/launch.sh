@@ -48,10 +48,11 @@ driver_install() {
 
 # _run_container H: the README's docker run line, with the settings.
 _run_container() {
-	host_docker "$1" run -d --name vxlan-plugin --restart always --net=host --cap-add NET_ADMIN \
+	host_docker "$1" run -d --name vxlan-plugin --restart always --net=host --cap-add NET_ADMIN --cap-add SYS_ADMIN \
 		-v /run/docker/plugins:/run/docker/plugins \
 		-v /var/lib/docker-vxlan-plugin:/var/lib/docker-vxlan-plugin \
-		"$PLUGIN_IMAGE" $(_settings_as_flags "${DRIVER_SETTINGS[@]}") >/dev/null
+		-v /var/run/docker:/run/docker-host:rslave \
+		"$PLUGIN_IMAGE" --docker-exec-root /run/docker-host $(_settings_as_flags "${DRIVER_SETTINGS[@]}") >/dev/null
 	_await_socket "$1" "$PLUGIN_SOCK"
 }
 

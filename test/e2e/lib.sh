@@ -34,7 +34,8 @@
 #   check DESC CMD... | check_fails DESC CMD... | summary
 #   compose_install                     Docker Compose v2 as a CLI plugin (any engine)
 #   wait_for TIMEOUT_S CMD... | time_ms CMD... | now_ms | log MSG | die MSG
-# Files: $E2E_TMP/NAME/{dockerd.log,plugin.log,docker.sock,data,exec}.
+# Files: $E2E_TMP/NAME/{dockerd.log,plugin.log,docker.sock,data}; dockerd's exec
+# root is /run/docker inside the host, as on a real one.
 #
 # Tunables (environment):
 #   ROOT              repo root (default: two levels above this file)
@@ -384,6 +385,7 @@ mount -n --rbind /sys/fs/cgroup /run/.cg
 mount -n -t sysfs e2e-sys /sys
 mount -n --move /run/.cg /sys/fs/cgroup
 rmdir /run/.cg
+mount -n --make-rshared /run # as systemd makes it: a plugin in a container sees new namespace mounts
 ip link set lo up
 : >"$D/ready"
 trap "exit 0" TERM
@@ -439,7 +441,7 @@ dockerd_start() {
 	extra=(${E2E_DOCKERD_ARGS:-})
 	echo "==== dockerd start $(date +%T.%N)" >>"$d/dockerd.log"
 	nsenter -t "$hp" -m -n -p -- dockerd \
-		--data-root "$d/data" --exec-root "$d/exec" \
+		--data-root "$d/data" --exec-root /run/docker \
 		-H "unix://$d/docker.sock" --pidfile "$d/docker.pidfile" \
 		--bridge=none \
 		--cgroup-parent "e2e-$E2E_ID-$name" \

@@ -84,6 +84,15 @@ check "the router learned c1's MAC $c1mac behind this host's VTEP" \
 
 check "inspect: the kernel matches the store" inspect_says 0 "kernel matches store: yes"
 
+# Announcements: a router that cached another MAC for an address learns the
+# new container's MAC from its gratuitous ARP, with no traffic of its own.
+router_neigh_is() { local n; n=$(router_exec r1 ip neigh show 198.51.100.50 dev vx42); [[ $n == *"$1"* ]] || { echo "$n"; return 1; }; }
+router_exec r1 ip neigh replace 198.51.100.50 lladdr 02:00:00:00:00:99 dev vx42 nud stale
+check "positive control: the router caches another MAC for 198.51.100.50" router_neigh_is 02:00:00:00:00:99
+check "run c5 at 198.51.100.50" host_docker h1 run -d --name c5 --network seg42 --ip 198.51.100.50 busybox:local sleep 100000
+check "the router learned c5's MAC from its gratuitous ARP" wait_for 5 router_neigh_is 02:42:c6:33:64:32
+check "c5 removed" host_docker h1 rm -f c5
+
 # Bad input fails at network create and names the option.
 check "VxlanId=0 is refused, naming VxlanId" create_fails VxlanId -o VxlanId=0 bad1
 check "an unknown option is refused, naming it" create_fails Bogus -o VxlanId=5 -o Bogus=1 bad2
