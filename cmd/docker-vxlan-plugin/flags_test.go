@@ -48,6 +48,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--name", strings.Repeat("x", 33)}, "--name"},
 		{[]string{"--vtepdev", "much-too-long-name0"}, "--vtepdev"},
 		{[]string{"--vtepdev", "eth%d"}, "--vtepdev"},
+		{[]string{"--docker-exec-root", "run/docker"}, "--docker-exec-root"},
+		{[]string{"--unjoined-grace", "0s"}, "--unjoined-grace"},
 		{[]string{"--vtepdev", "eth 1"}, "--vtepdev"},
 		{[]string{"extra"}, "extra"},
 	} {
