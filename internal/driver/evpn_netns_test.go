@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/driver"
+	"github.com/docker-vxlan-plugin/docker-vxlan-plugin/internal/netnstest"
 )
 
 const evpnLink = "vxlan-0a1b2c3d4"
@@ -104,5 +105,36 @@ func TestEVPNRefusesAVTEPDeviceWithoutAddress(t *testing.T) {
 	}
 	if owned := h.owned(t); len(owned) != 0 {
 		t.Fatalf("links left after a refused create: %v", owned)
+	}
+}
+
+// In cluster mode an EVPN network's VNI is still defined cluster-wide, but
+// the host takes no part in the cluster's data plane there: it neither
+// joins the VNI's members nor publishes its endpoints, and installs no
+// member's flood entry or endpoint, even beside a plain network of the
+// same VNI on another host that does all of that.
+func TestEVPNTakesNoClusterEntries(t *testing.T) {
+	hb := newHub()
+	h1, h2 := clusterHost(t, hb, "h1"), clusterHost(t, hb, "h2")
+	netnstest.Link(t, h1.ns, "u1", "192.0.2.1/24", h2.ns, "u2", "192.0.2.2/24")
+	create(t, h2, netID, map[string]string{"VxlanId": "42", "hostGateway": "false"}, subnet()...)
+	attach(t, h2, "ep2", "198.51.100.12/24")
+	create(t, h1, netID, map[string]string{"VxlanId": "42", "EVPN": "true", "SrcAddr": "192.0.2.1"}, subnet()...)
+	attach(t, h1, "ep1", "198.51.100.11/24")
+	h1.driver.SegmentChanged(42) // as the control plane's watch would
+
+	if fdb := fdbOf(t, h1); fdb != "" {
+		t.Errorf("the EVPN network took cluster entries:\n%s", fdb)
+	}
+	if got := fdb(t, h2); strings.Contains(got, "192.0.2.1") {
+		t.Errorf("the EVPN host was published to the cluster; h2's FDB:\n%s", got)
+	}
+	hb.mu.Lock()
+	defer hb.mu.Unlock()
+	if _, member := hb.members[42]["h1"]; member {
+		t.Error("the EVPN host joined the VNI's members")
+	}
+	if _, defined := hb.segments[42]; !defined {
+		t.Error("the VNI's definition was not recorded")
 	}
 }
