@@ -408,3 +408,142 @@ func firewalledDriver(b *testing.B) *driver.Driver {
 	}
 	return d
 }
+
+// isoNet is a network of the isolation tests: the n-th, on VNI 100+n,
+// with the /24 10.<n>.0.0 and its gateway, the host, at .1.
+type isoNet struct {
+	n    int
+	opts map[string]string // besides VxlanId
+}
+
+func (i isoNet) id() string      { return fmt.Sprintf("%02x", i.n) + strings.Repeat("c", 62) }
+func (i isoNet) gateway() string { return fmt.Sprintf("10.%d.0.1", i.n) }
+func (i isoNet) addr() string    { return fmt.Sprintf("10.%d.0.11", i.n) }
+
+// create makes the network on h and puts a container on it whose default
+// route is the host gateway.
+func (i isoNet) create(t *testing.T, h *host) *netnstest.NS {
+	t.Helper()
+	opts := map[string]string{"VxlanId": fmt.Sprint(100 + i.n)}
+	for k, v := range i.opts {
+		opts[k] = v
+	}
+	create(t, h, i.id(), opts, sub(fmt.Sprintf("10.%d.0.0/24", i.n), i.gateway()+"/24"))
+	c := attachTo(t, h, i.id(), fmt.Sprintf("ep-iso-%d", i.n), i.addr()+"/24")
+	c.Must(t, "ip", "route", "add", "default", "via", i.gateway())
+	return c
+}
+
+// outsideAddr is a machine beyond the host (not one of the plugin's
+// networks), which routes 10.0.0.0/8 back through it.
+const outsideAddr = "192.0.2.2"
+
+func outsideWorld(t *testing.T, h *host) {
+	t.Helper()
+	out := netnstest.New(t)
+	netnstest.Link(t, h.ns, "outside0", "192.0.2.1/24", out, "eth0", outsideAddr+"/24")
+	out.Must(t, "ip", "route", "add", "10.0.0.0/8", "via", "192.0.2.1")
+}
+
+// reachesOwnAndOutside is the positive control beside every "cannot
+// reach": the container reaches its own gateway and, through the host's
+// FORWARD chain, the outside.
+func reachesOwnAndOutside(t *testing.T, c *netnstest.NS, i isoNet) {
+	t.Helper()
+	assertPing(t, c, i.gateway())
+	assertPing(t, c, outsideAddr)
+}
+
+// Containers on two networks of the plugin, both with the host as their
+// gateway, do not reach each other through the host under Docker's
+// FORWARD DROP, as Docker's own bridge networks do not, unless both
+// networks set hostRouting; each still reaches its gateway and the outside.
+func TestFirewallIsolatesNetworksUnlessBothRoute(t *testing.T) {
+	h := newHost(t)
+	dockerFirewall(t, h)
+	outsideWorld(t, h)
+	on := map[string]string{"hostRouting": "true"}
+	off := map[string]string{"hostRouting": "false"}
+	var routed []*netnstest.NS // containers of networks with hostRouting, from every case
+	for _, tc := range []struct {
+		name  string
+		a, b  isoNet
+		reach bool
+	}{
+		{"neither sets it", isoNet{n: 1}, isoNet{n: 2}, false},
+		{"both set it", isoNet{3, on}, isoNet{4, on}, true},
+		{"one sets it", isoNet{5, on}, isoNet{6, off}, false},
+	} {
+		t.Logf("%s: networks %d and %d", tc.name, tc.a.n, tc.b.n) // not subtests: their containers serve below
+		ca, cb := tc.a.create(t, h), tc.b.create(t, h)
+		reachesOwnAndOutside(t, ca, tc.a)
+		reachesOwnAndOutside(t, cb, tc.b)
+		if tc.reach {
+			assertPing(t, ca, tc.b.addr())
+			assertPing(t, cb, tc.a.addr())
+		} else {
+			assertNoPing(t, ca, tc.b.addr())
+			assertNoPing(t, cb, tc.a.addr())
+		}
+		if tc.a.opts["hostRouting"] == "true" {
+			routed = append(routed, ca)
+		}
+	}
+	// Networks with hostRouting reach each other, and none of the others.
+	if len(routed) != 2 {
+		t.Fatalf("%d containers on networks with hostRouting, want 2", len(routed))
+	}
+	assertPing(t, routed[0], isoNet{n: 5}.addr())
+	assertNoPing(t, routed[1], isoNet{n: 1}.addr())
+	assertNoPing(t, routed[0], isoNet{n: 6}.addr())
+}
+
+// A macvlan network's host gateway gets through Docker's FORWARD DROP to
+// the outside, as a bridge-mode network's bridge does, and is kept apart
+// from the plugin's other networks the same way.
+func TestFirewallMacvlanHostGateway(t *testing.T) {
+	h := newHost(t)
+	dockerFirewall(t, h)
+	outsideWorld(t, h)
+	for _, tc := range []struct {
+		name    string
+		routing string
+	}{{"isolated by default", ""}, {"hostRouting", "true"}} {
+		base := 10
+		if tc.routing == "true" {
+			base = 20
+		}
+		t.Logf("%s: networks %d (macvlan) and %d (bridge)", tc.name, base+1, base+2)
+		mac := isoNet{base + 1, map[string]string{"mode": "macvlan"}}
+		br := isoNet{base + 2, map[string]string{}}
+		if tc.routing != "" {
+			mac.opts["hostRouting"], br.opts["hostRouting"] = tc.routing, tc.routing
+		}
+		cm, cb := mac.create(t, h), br.create(t, h)
+		reachesOwnAndOutside(t, cm, mac)
+		reachesOwnAndOutside(t, cb, br)
+		if tc.routing == "true" {
+			assertPing(t, cm, br.addr())
+			assertPing(t, cb, mac.addr())
+		} else {
+			assertNoPing(t, cm, br.addr())
+			assertNoPing(t, cb, mac.addr())
+		}
+	}
+	// The gateway's link goes out of the exception with its network.
+	gw := "vxgw-" + isoNet{n: 11}.id()[:10]
+	if _, err := h.ns.Run("nft", "get", "element", "ip", "filter", "VXLAN-PLUGIN-vxlan-links", "{ "+gw+" }"); err != nil {
+		t.Fatalf("the macvlan gateway %s is not in the exception: %v", gw, err)
+	}
+	if err := h.driver.DeleteEndpoint(t.Context(), isoNet{n: 11}.id(), "ep-iso-11"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.driver.DeleteNetwork(t.Context(), isoNet{n: 11}.id()); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"links", "all", "isolated"} {
+		if out, err := h.ns.Run("nft", "get", "element", "ip", "filter", "VXLAN-PLUGIN-vxlan-"+m, "{ "+gw+" }"); err == nil {
+			t.Errorf("the deleted network's gateway is still in %s:\n%s", m, out)
+		}
+	}
+}
