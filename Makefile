@@ -29,7 +29,7 @@ e2e: ## the end-to-end suite only, on each of E2E_ENGINES (make e2e E2E_ENGINES=
 
 .PHONY: faults
 faults: build ## seeded fault injection against a real dockerd (SEED=, STEPS=, FAULTS_LONG=1); root
-	bash test/e2e/faults.sh
+	bash test/e2e/80-faults.sh
 
 bench: build ## performance figures (printed, not asserted); root
 	./scripts/bench.sh

@@ -11,15 +11,13 @@
 # file), inspect tells the truth and every running container reaches its
 # gateway. The first violation ends the run, naming the seed and the step.
 #
-# Not (yet) part of `make test`: it finds a defect still open (issue 9):
-# the plugin killed after it recorded a CreateEndpoint but before dockerd
-# read the answer leaves an endpoint Docker never deletes (seed 300204862,
-# step 85). Run it with `make faults`.
+# Part of `make test` (500 steps); `make faults` runs it alone, and
+# FAULTS_LONG=1 makes it 5000 steps.
 #
 #   SEED=N          the generator's seed (default random; printed)
 #   STEPS=N         steps (default 500; FAULTS_LONG=1: 5000)
 #   FX_WEIGHTS=".." step weights, e.g. "damage=0 dockerd_restart=5"
-#   Reproduce a failure: SEED=<seed> STEPS=<step> bash test/e2e/faults.sh
+#   Reproduce a failure: SEED=<seed> STEPS=<step> bash test/e2e/80-faults.sh
 set -euo pipefail
 # A plugin start waits for the kernel's RTNL lock in its first link dump; a
 # machine busy creating and deleting namespaces has held it for over 20 s.
@@ -40,7 +38,7 @@ report() {
 	echo "$FX_WHY" | sed '/^$/d; s/^/  /'
 	echo "the steps before it (step, ms, what):"
 	tail -n 12 "$FXD/steps.log" | sed 's/^/  /'
-	echo "replay: SEED=$SEED STEPS=$1 bash test/e2e/faults.sh"
+	echo "replay: SEED=$SEED STEPS=$1 bash test/e2e/80-faults.sh"
 	fx_diagnose
 	grep -i 'plugin\|vxlan' "$(_hdir h1)/dockerd.log" | grep -E 'level=(warn|error)' | tail -n 8 | sed 's/^/  dockerd: /' || true
 }
