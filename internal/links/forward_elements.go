@@ -154,12 +154,15 @@ func verdictCode(data []byte) (int32, bool) {
 // answered by one acknowledgement.
 const elementsPerBatch = 512
 
-// flushElements sends the queued layout changes with the first elements,
-// then the rest in batches of elementsPerBatch, each one commit.
+// flushElements sends the queued layout changes and the elements of ops,
+// in order, elementsPerBatch at most per batch: a small change is one
+// commit, whatever the number of maps it touches (a commit that deletes
+// costs the kernel an RCU grace period, some 10 ms).
 func flushElements(c *nftables.Conn, ops []elementOp) error {
+	queued := 0
 	for _, op := range ops {
 		for elems := op.elems; len(elems) > 0; {
-			n := min(len(elems), elementsPerBatch)
+			n := min(len(elems), elementsPerBatch-queued)
 			apply := c.SetAddElements
 			if op.del {
 				apply = c.SetDeleteElements
@@ -167,13 +170,16 @@ func flushElements(c *nftables.Conn, ops []elementOp) error {
 			if err := apply(op.m, elems[:n]); err != nil {
 				return fmt.Errorf("%s %s: %w", familyName(op.m.Table.Family), op.m.Name, err)
 			}
-			if err := c.Flush(); err != nil {
-				return fmt.Errorf("update %s %s: %w", familyName(op.m.Table.Family), op.m.Name, err)
+			elems, queued = elems[n:], queued+n
+			if queued == elementsPerBatch {
+				if err := c.Flush(); err != nil {
+					return fmt.Errorf("update %s %s: %w", familyName(op.m.Table.Family), op.m.Name, err)
+				}
+				queued = 0
 			}
-			elems = elems[n:]
 		}
 	}
-	if err := c.Flush(); err != nil { // the layout alone, when no element changed
+	if err := c.Flush(); err != nil {
 		return fmt.Errorf("update the chains, maps and set: %w", err)
 	}
 	return nil
