@@ -547,3 +547,61 @@ func TestFirewallMacvlanHostGateway(t *testing.T) {
 		}
 	}
 }
+
+// gateway6 and addr6 are the isoNet's IPv6 subnet's gateway and container.
+func (i isoNet) gateway6() string { return fmt.Sprintf("2001:db8:%x::1", i.n) }
+func (i isoNet) addr6() string    { return fmt.Sprintf("2001:db8:%x::11", i.n) }
+
+// create6 is create with an IPv6 subnet too, the host its gateway.
+func (i isoNet) create6(t *testing.T, h *host) *netnstest.NS {
+	t.Helper()
+	opts := map[string]string{"VxlanId": fmt.Sprint(100 + i.n)}
+	for k, v := range i.opts {
+		opts[k] = v
+	}
+	req := driver.CreateNetworkRequest{
+		NetworkID: i.id(), Options: opts, EnableIPv6: true,
+		IPv4: []driver.Subnet{sub(fmt.Sprintf("10.%d.0.0/24", i.n), i.gateway()+"/24")},
+		IPv6: []driver.Subnet{sub(fmt.Sprintf("2001:db8:%x::/64", i.n), i.gateway6()+"/64")},
+	}
+	if err := h.driver.CreateNetwork(t.Context(), req); err != nil {
+		t.Fatalf("CreateNetwork %v: %v", opts, err)
+	}
+	c := attachTo(t, h, i.id(), fmt.Sprintf("ep-iso-%d", i.n), i.addr()+"/24")
+	c.Must(t, "ip", "-6", "addr", "add", i.addr6()+"/64", "dev", "eth0", "nodad")
+	c.Must(t, "ip", "-6", "route", "add", "default", "via", i.gateway6())
+	return c
+}
+
+// The isolation holds in IPv6 too (the ip6 filter table), on a host whose
+// operator turned IPv6 forwarding on: a container reaches its gateway and
+// the outside, and another network only when both set hostRouting.
+func TestFirewallIsolatesNetworksInIPv6(t *testing.T) {
+	h := newHost(t)
+	dockerFirewall(t, h)
+	h.ns.Must(t, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+	out := netnstest.New(t)
+	netnstest.Link(t, h.ns, "outside0", "192.0.2.1/24", out, "eth0", outsideAddr+"/24")
+	const outside6 = "2001:db8:ffff::2"
+	h.ns.Must(t, "ip", "-6", "addr", "add", "2001:db8:ffff::1/64", "dev", "outside0", "nodad")
+	out.Must(t, "ip", "-6", "addr", "add", outside6+"/64", "dev", "eth0", "nodad")
+	out.Must(t, "ip", "-6", "route", "add", "2001:db8::/32", "via", "2001:db8:ffff::1")
+
+	on := map[string]string{"hostRouting": "true"}
+	nets := []isoNet{{n: 31}, {n: 32}, {33, on}, {34, on}}
+	var cs []*netnstest.NS
+	for _, i := range nets {
+		cs = append(cs, i.create6(t, h))
+	}
+	settle(t, h.ns) // the gateways' addresses, tentative until DAD is done
+	for k, i := range nets {
+		assertPing(t, cs[k], i.gateway6())
+		assertPing(t, cs[k], outside6)
+	}
+	assertNoPing(t, cs[0], nets[1].addr6())
+	assertNoPing(t, cs[1], nets[0].addr6())
+	assertNoPing(t, cs[2], nets[0].addr6())
+	assertNoPing(t, cs[0], nets[2].addr6())
+	assertPing(t, cs[2], nets[3].addr6())
+	assertPing(t, cs[3], nets[2].addr6())
+}
