@@ -143,6 +143,11 @@ no_route_for_ip() { ! _type2 "$1" | awk '{print $3}' | grep -qx "$2"; }
 # fdb_snapshot HOST: the vxlan link's entries with a destination (FRR's).
 fdb_snapshot() { host_netexec "$1" bridge fdb show dev "$(vx_of "$1")" | grep ' dst ' | sort; }
 
+# stats COLUMN: "p50 N ms over N runs (min N, max N)" of a column of numbers.
+stats() {
+	cut -d' ' -f"$1" | sort -n | awk '{a[NR] = $1} END {printf "p50 %d ms over %d runs (min %d, max %d)", a[int((NR + 1) / 2)], NR, a[1], a[NR]}'
+}
+
 # ---------------------------------------------------------------- start
 
 fabric_up
@@ -242,11 +247,12 @@ move() {
 # entry for it; then c1 and the server reach it. Appends the docker run ->
 # ToR route time to $TIMES.
 move_to() {
-	local h=$1 o=${OTHER[$1]} t0 mac
+	local h=$1 o=${OTHER[$1]} t0 t1 mac
 	t0=$(now_ms)
 	run_on "$h" mover --ip "$MOVER_IP" || return 1
+	t1=$(now_ms)
 	eventually 30 evpn_route_from tor "$MOVER_MAC" "${VTEP[$h]}" || return 1
-	echo $(( $(now_ms) - t0 )) >>"$TIMES"
+	echo "$(( $(now_ms) - t0 )) $(( t1 - t0 ))" >>"$TIMES"
 	mac=$(mac_of "$h" mover)
 	[[ $mac == "$MOVER_MAC" ]] || { echo "mover's MAC $mac, want $MOVER_MAC"; return 1; }
 	eventually 30 fdb_remote "$o" "$(vx_of "$o")" "$MOVER_MAC" "${VTEP[$h]}" || return 1
@@ -267,7 +273,7 @@ check "after the moves: the ToR holds no route for the mover" eventually 10 evpn
 check "after the moves: no host or ToR holds an entry for it" \
 	eval 'eventually 10 fdb_none h1 "$(vx_of h1)" "$MOVER_MAC" && eventually 10 fdb_none h2 "$(vx_of h2)" "$MOVER_MAC" && eventually 10 fdb_none tor vx100 "$MOVER_MAC"'
 if [[ -s $TIMES ]]; then
-	log "figure: docker run -> ToR type-2 route, p50 $(sort -n "$TIMES" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') ms over $(grep -c . "$TIMES") runs (min $(sort -n "$TIMES" | head -n1), max $(sort -n "$TIMES" | tail -n1))"
+	log "figure: docker run -> ToR type-2 route: $(stats 1 <"$TIMES"); docker run alone: $(stats 2 <"$TIMES")"
 fi
 
 # ---------------------------------------------------------------- removal
