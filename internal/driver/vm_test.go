@@ -174,3 +174,30 @@ func mustDelete(t *testing.T, h *host, nid string) {
 		t.Fatalf("DeleteNetwork %s: %v", nid, err)
 	}
 }
+
+// Docker's own macvlan driver with parent=d0.10, a sub-interface the
+// plugin made, puts its children into containers. The plugin's last
+// network on d0.10 going does not take d0.10, and the container's macvlan,
+// along; once nothing else is on it, the next start removes it.
+func TestVMVlanCarryingAContainersMacvlanIsKept(t *testing.T) {
+	h := newHost(t)
+	h.kernel.SetSandboxDirs([]string{"/run/netns"}) // where `ip netns` mounts them
+	h.ns.Must(t, "ip", "link", "add", "d0", "type", "dummy")
+	h.ns.Must(t, "ip", "link", "set", "d0", "up")
+	create(t, h, "n10", map[string]string{"parent": "d0.10", "mode": "macvlan"}, subnet()...)
+	c := netnstest.New(t)
+	h.ns.Must(t, "ip", "link", "add", "dockers0", "link", "d0.10", "type", "macvlan", "mode", "bridge")
+	h.ns.Must(t, "ip", "link", "set", "dockers0", "netns", c.Name)
+
+	mustDelete(t, h, "n10")
+	if !h.kernel.Exists("d0.10") || !strings.Contains(c.Must(t, "ip", "link", "show"), "dockers0@") {
+		t.Fatal("deleting the network took d0.10, or the container's macvlan on it, along")
+	}
+	c.Must(t, "ip", "link", "del", "dockers0")
+	create(t, h, "n7", map[string]string{"VxlanId": "7"}, subnet()...) // a store with no network keeps orphans
+	h.stop()
+	h.start(t)
+	if h.kernel.Exists("d0.10") {
+		t.Fatal("d0.10 outlived the last link on it, across a start")
+	}
+}

@@ -20,7 +20,7 @@ func TestLinkStackedOnInAContainerIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	k.SetSandboxDirs([]string{"/var/run/netns"})
+	k.SetSandboxDirs([]string{"/run/netns"}) // where `ip netns` mounts them
 	h.Must(t, "ip", "link", "add", "vxtest", "type", "vxlan", "id", "42", "dstport", "4789")
 	h.Must(t, "ip", "link", "set", "vxtest", "alias", "docker-vxlan-plugin/vxlan/vxlan/net1")
 	h.Must(t, "ip", "link", "set", "vxtest", "up")
@@ -36,7 +36,7 @@ func TestLinkStackedOnInAContainerIsKept(t *testing.T) {
 	}
 
 	err = k.DeleteOwned("vxtest", links.RoleVxlan, "net1")
-	if !errors.Is(err, links.ErrInUse) || !strings.Contains(err.Error(), "theirs0 in /var/run/netns/"+c.Name) || strings.Contains(err.Error(), "ours0") {
+	if !errors.Is(err, links.ErrInUse) || !strings.Contains(err.Error(), "theirs0 in /run/netns/"+c.Name) || strings.Contains(err.Error(), "ours0") {
 		t.Fatalf("DeleteOwned with Docker's macvlan on it in a container = %v; want ErrInUse naming theirs0 only", err)
 	}
 	if !k.Exists("vxtest") || !strings.Contains(c.Must(t, "ip", "link", "show"), "theirs0@") {
