@@ -1,7 +1,6 @@
 package driver
 
 import (
-	"errors"
 	"fmt"
 	"net"
 )
@@ -51,27 +50,33 @@ func evpn(n *network) bool { return n.Config.VXLAN != nil && n.Config.VXLAN.EVPN
 // created with across restarts even if the device's addresses change.
 func (d *Driver) settleEVPNLocal(n *network) error {
 	v := n.Config.VXLAN
-	if !evpn(n) || n.VTEP != nil {
+	switch {
+	case !evpn(n) || n.VTEP != nil:
 		return nil
-	}
-	if v.SrcAddr != nil {
+	case v.SrcAddr != nil:
 		n.VTEP = v.SrcAddr
 		return nil
-	}
-	if v.VtepDev == "" { // the options refuse this; a record from elsewhere may not
+	case v.VtepDev == "": // the options refuse this; a record from elsewhere may not
 		return fmt.Errorf("option %s=true needs SrcAddr or VtepDev: the vxlan link needs a local address for FRR to advertise", evpnOption)
 	}
-	ip, err4 := d.kernel.VTEPAddr(v.VtepDev, nil, nil, false)
-	if err4 == nil {
-		n.VTEP = ip
-		return nil
-	}
-	ip, err6 := d.kernel.VTEPAddr(v.VtepDev, nil, nil, true)
-	if err6 != nil {
-		return fmt.Errorf("option %s=true: no local VTEP address (give SrcAddr): %w", evpnOption, errors.Join(err4, err6))
+	ip, err := d.vtepDevAddr(v.VtepDev)
+	if err != nil {
+		return fmt.Errorf("option %s=true: no local VTEP address for FRR to advertise (give SrcAddr): %w", evpnOption, err)
 	}
 	n.VTEP = ip
 	return nil
+}
+
+// vtepDevAddr is the device's first global address, IPv4 first.
+func (d *Driver) vtepDevAddr(dev string) (net.IP, error) {
+	ip, err := d.kernel.VTEPAddr(dev, nil, nil, false)
+	if err == nil {
+		return ip, nil
+	}
+	if ip, err6 := d.kernel.VTEPAddr(dev, nil, nil, true); err6 == nil {
+		return ip, nil
+	}
+	return nil, err
 }
 
 // evpnLocal is the local address of an EVPN network's vxlan link, once
