@@ -189,6 +189,9 @@ func printReport(out io.Writer, rep report) {
 		fmt.Fprintf(w, "%s\t%s\t%s\n", short(e.ID), short(e.NetworkID), linkStates([]driver.LinkStatus{e.Link}))
 	}
 	_ = w.Flush()
+	if len(rep.Unreadable) > 0 {
+		fmt.Fprintf(out, "\nrecords the state file holds but cannot be read (every link marked as ours is kept): %s\n", strings.Join(rep.Unreadable, ", "))
+	}
 	if len(rep.Orphans) > 0 {
 		fmt.Fprintf(out, "\nlinks marked as ours that no record accounts for: %s\n", strings.Join(rep.Orphans, ", "))
 	}

@@ -211,6 +211,9 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, networkID, endpointID strin
 	defer unlock()
 	e, err := x.lookupEndpointOf(networkID, endpointID)
 	if err != nil {
+		if x.isUnreadable(bucketEndpoints, endpointID) {
+			return d.forgetUnreadable(x, bucketEndpoints, endpointID)
+		}
 		return nil // unknown here: nothing to delete
 	}
 	return d.deleteEndpoint(x, x.network(networkID), e)

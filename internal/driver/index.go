@@ -30,6 +30,8 @@ type index struct {
 	parents  map[string]map[string]*network  // parent → networks on it, by ID
 	epClaims map[string]string               // endpoint ID → network ID, recorded or being created
 	nodes    map[string]net.IP               // swarm nodes Docker announced, by address
+	// unreadable: "bucket/key" of the records that did not decode.
+	unreadable map[string]bool
 }
 
 func newIndex() *index {
@@ -37,25 +39,28 @@ func newIndex() *index {
 		nets: map[string]*network{}, eps: map[string]*endpoint{}, epsOf: map[string]map[string]*endpoint{},
 		claims: map[string]*network{}, bridges: map[string]string{}, vxlans: map[string]string{},
 		vnis: map[int]map[int]string{}, parents: map[string]map[string]*network{},
-		epClaims: map[string]string{}, nodes: map[string]net.IP{},
+		epClaims: map[string]string{}, nodes: map[string]net.IP{}, unreadable: map[string]bool{},
 	}
 }
 
 // loadIndex reads every record of the store: the only full decode, at start.
 func loadIndex(s Store) (*index, error) {
-	nets, err := listAll[network](s, bucketNetworks)
-	if err != nil {
-		return nil, err
-	}
-	eps, err := listAll[endpoint](s, bucketEndpoints)
-	if err != nil {
-		return nil, err
-	}
-	nodes, err := listAll[NodeDiscovery](s, bucketNodes)
-	if err != nil {
-		return nil, err
-	}
 	x := newIndex()
+	nets, bad, err := listAll[network](s, bucketNetworks)
+	if err != nil {
+		return nil, err
+	}
+	x.noteUnreadable(bucketNetworks, bad)
+	eps, bad, err := listAll[endpoint](s, bucketEndpoints)
+	if err != nil {
+		return nil, err
+	}
+	x.noteUnreadable(bucketEndpoints, bad)
+	nodes, bad, err := listAll[NodeDiscovery](s, bucketNodes)
+	if err != nil {
+		return nil, err
+	}
+	x.noteUnreadable(bucketNodes, bad)
 	for i := range nets {
 		x.take(&nets[i])
 		x.addNetwork(&nets[i])

@@ -12,6 +12,8 @@ type Report struct {
 	Networks  []NetworkStatus
 	Endpoints []EndpointStatus
 	Orphans   []string // links marked as ours that no record accounts for
+	// Unreadable are the records that did not decode, as "bucket/key".
+	Unreadable []string `json:",omitempty"`
 }
 
 // NetworkStatus is one recorded network and the state of its links.
@@ -53,7 +55,7 @@ func (r Report) Consistent() bool {
 			return false
 		}
 	}
-	return len(r.Orphans) == 0
+	return len(r.Orphans) == 0 && len(r.Unreadable) == 0
 }
 
 // Inspect compares the kernel with the store; it changes nothing. It reads
@@ -81,6 +83,7 @@ func (d *Driver) Inspect(_ context.Context) (Report, error) {
 		r.Orphans = append(r.Orphans, o.Name)
 	}
 	slices.Sort(r.Orphans)
+	r.Unreadable = x.unreadableKeys()
 	return r, nil
 }
 

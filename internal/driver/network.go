@@ -299,6 +299,9 @@ func (d *Driver) DeleteNetwork(ctx context.Context, id string) error {
 	defer unlock()
 	n := x.network(id)
 	if n == nil {
+		if x.isUnreadable(bucketNetworks, id) {
+			return d.forgetUnreadable(x, bucketNetworks, id)
+		}
 		return nil
 	}
 	for _, e := range x.endpointsOf(id) {

@@ -46,7 +46,10 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	}
 	nets := x.networks()
 	r.Networks = len(nets)
-	d.removeOrphans(&r, orphans(x, snap.Owned()), d.keepOrphan(len(nets) == 0))
+	for _, k := range x.unreadableKeys() {
+		d.log.Error("a record in the state file cannot be read: every link marked as ours is kept; `docker network rm` (or rm of the container) deletes it", "record", k)
+	}
+	d.removeOrphans(&r, orphans(x, snap.Owned()), d.keepOrphan(len(nets) == 0, len(x.unreadableKeys()) > 0))
 	d.removeProvisional(&r, snap)
 	for _, n := range nets {
 		d.pinBridgeMAC(snap, n)
@@ -82,11 +85,12 @@ func (d *Driver) removeProvisional(r *ReconcileReport, snap *links.Snapshot) {
 }
 
 // keepOrphan tells which orphans to keep: all of them after a damaged state
-// file; with an empty store, all but the remains of a cut create.
-func (d *Driver) keepOrphan(emptyStore bool) func(links.Owned) bool {
+// file or beside an unreadable record; with an empty store, all but the
+// remains of a cut create.
+func (d *Driver) keepOrphan(emptyStore, unreadable bool) func(links.Owned) bool {
 	cut := d.takeIntents()
 	return func(o links.Owned) bool {
-		return d.cfg.KeepOrphans || (emptyStore && !cut[o.Mark.ID])
+		return d.cfg.KeepOrphans || unreadable || (emptyStore && !cut[o.Mark.ID])
 	}
 }
 

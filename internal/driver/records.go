@@ -54,21 +54,22 @@ func (e *endpoint) hostLink() string {
 // ErrNotFound marks requests for network or endpoint IDs the driver does not know.
 var ErrNotFound = errors.New("not found")
 
-// listAll decodes every record of a bucket.
-func listAll[T any](s Store, bucket string) ([]T, error) {
-	var all []T
-	err := s.List(bucket, func(_ string, decode func(any) error) error {
+// listAll decodes every record of a bucket; the keys of those that do not
+// decode come apart (unreadable.go).
+func listAll[T any](s Store, bucket string) (all []T, unreadable []string, err error) {
+	err = s.List(bucket, func(key string, decode func(any) error) error {
 		var v T
 		if err := decode(&v); err != nil {
-			return err
+			unreadable = append(unreadable, key)
+			return nil
 		}
 		all = append(all, v)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", bucket, err)
+		return nil, nil, fmt.Errorf("list %s: %w", bucket, err)
 	}
-	return all, nil
+	return all, unreadable, nil
 }
 
 // fixesBridgeMAC tells whether the driver chooses the network's bridge
