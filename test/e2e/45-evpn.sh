@@ -16,7 +16,9 @@
 # each container's gateway is its own host.
 # Figure (a log line, never asserted): docker run -> ToR type-2 route, p50
 # over the 20 runs of the moves.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
+# shellcheck disable=SC2034 # read by lib.sh
 E2E_ENGINE=debian
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/evpn-lib.sh"
@@ -142,6 +144,18 @@ macip_route() { _type2 "$1" | grep -qx "$4 $2 $3" || { _type2 "$1"; return 1; };
 no_route_for_ip() { ! _type2 "$1" | awk '{print $3}' | grep -qx "$2"; }
 # fdb_snapshot HOST: the vxlan link's entries with a destination (FRR's).
 fdb_snapshot() { host_netexec "$1" bridge fdb show dev "$(vx_of "$1")" | grep ' dst ' | sort; }
+# same WANT CMD...: CMD prints WANT.
+same() { local want=$1 got; shift; got=$("$@"); [[ $got == "$want" ]] || { echo "got: $got"; echo "want: $want"; return 1; }; }
+# peers_up N: the route reflector has N dynamic l2vpn evpn peers up.
+peers_up() { [[ $(frr_vtysh tor "show bgp l2vpn evpn summary" | grep -c '^\*h[12](') == "$1" ]]; }
+# neigh_from_evpn HOST IP: HOST's bridge holds IP as a neighbour from EVPN.
+neigh_from_evpn() { host_netexec "$1" ip neigh show dev "$(br_of "$1")" | grep -E "^$(re "$2") .*extern_learn"; }
+# reaches HOST C ADDRESS...: container C on HOST reaches every ADDRESS.
+reaches() { local h=$1 c=$2 a; shift 2; for a in "$@"; do ping_from "$h" "$c" "$a" || return 1; done; }
+# no_entry_anywhere MAC: no host or the ToR holds an FDB entry for MAC.
+no_entry_anywhere() { fdb_none h1 "$(vx_of h1)" "$1" && fdb_none h2 "$(vx_of h2)" "$1" && fdb_none tor vx100 "$1"; }
+# no_route_from_hosts NODE: NODE holds no type-2 route from h1 or h2.
+no_route_from_hosts() { ! _type2 "$1" | grep -E "^($(re "${VTEP[h1]}")|$(re "${VTEP[h2]}")) "; }
 
 # stats COLUMN: "p50 N ms over N runs (min N, max N)" of a column of numbers.
 stats() {
@@ -152,7 +166,7 @@ stats() {
 
 fabric_up
 check "the route reflector has both hosts as l2vpn evpn peers" \
-	eventually 60 eval 'frr_vtysh tor "show bgp l2vpn evpn summary" | grep -c "^\*h[12](" | grep -qx 2'
+	eventually 60 peers_up 2
 
 # Refusals name the option that clashes; nothing is left.
 host_netexec h1 ip link add nul0 type veth peer name nul1
@@ -199,29 +213,28 @@ check "c2's gateway is h2's bridge" gateway_is_own_host h2 c2
 check "c1 reaches its host's underlay address through the gateway" ping_from h1 c1 "${VTEP[h1]}"
 check "zebra advertised c1's MAC+IP, learned by h1's gateway" eventually 30 macip_route tor "$M1" "$IP1" "${VTEP[h1]}"
 check "the gateway address itself is never advertised" no_route_for_ip tor "$GW"
-check "h2 holds c1's address from EVPN, for ARP suppression" \
-	eval "host_netexec h2 ip neigh show dev \"\$(br_of h2)\" | grep -E '^$IP1 .*extern_learn'"
+check "h2 holds c1's address from EVPN, for ARP suppression" neigh_from_evpn h2 "$IP1"
 
 # ---------------------------------------------------------------- restarts
 
 before1=$(started h1 c1) fdb1=$(fdb_snapshot h1)
 plugin_stop h1
 plugin_start h1
-check "plugin restart: c1 still running, not restarted" eval '[[ $(started h1 c1) == "$before1" ]]'
-check "plugin restart: FRR's entries on h1 untouched" eval '[[ $(fdb_snapshot h1) == "$fdb1" ]]'
+check "plugin restart: c1 still running, not restarted" same "$before1" started h1 c1
+check "plugin restart: FRR's entries on h1 untouched" same "$fdb1" fdb_snapshot h1
 check "plugin restart: the port flags stay" layout h1
 check "plugin restart: the ToR still holds c1's route" evpn_route_from tor "$M1" "${VTEP[h1]}"
 check "plugin restart: c1 reaches c2" ping_from h1 c1 "$IP2"
 
 frr_stop h1
 check "FRR stopped on h1: the ToR withdraws c1's route" eventually 30 evpn_no_route tor "$M1"
-check "FRR stopped on h1: c1 still running" eval '[[ $(started h1 c1) == "$before1" ]]'
+check "FRR stopped on h1: c1 still running" same "$before1" started h1 c1
 check "FRR stopped on h1: c1 still reaches its gateway" ping_from h1 c1 "$GW"
 frr_start h1 "${VTEP[h1]}"
 check "FRR restarted on h1: the ToR holds c1's route again" eventually 60 evpn_route_from tor "$M1" "${VTEP[h1]}"
 check "FRR restarted on h1: h1 installs c2's MAC again" eventually 60 fdb_remote h1 "$(vx_of h1)" "$M2" "${VTEP[h2]}"
-check "FRR restarted on h1: c1 reaches c2 and the server" eval 'ping_from h1 c1 "$IP2" && ping_from h1 c1 "$SERVER"'
-check "FRR restarted on h1: c1 never restarted" eval '[[ $(started h1 c1) == "$before1" ]]'
+check "FRR restarted on h1: c1 reaches c2 and the server" reaches h1 c1 "$IP2" "$SERVER"
+check "FRR restarted on h1: c1 never restarted" same "$before1" started h1 c1
 
 # ---------------------------------------------------------------- withdrawal
 
@@ -258,8 +271,9 @@ move_to() {
 	eventually 30 fdb_remote "$o" "$(vx_of "$o")" "$MOVER_MAC" "${VTEP[$h]}" || return 1
 	eventually 30 fdb_remote tor vx100 "$MOVER_MAC" "${VTEP[$h]}" || return 1
 	eventually 30 fdb_none "$h" "$(vx_of "$h")" "$MOVER_MAC" || return 1
-	ping_from h1 c1 "$MOVER_IP" >/dev/null && host_netexec srv ping -c 1 -W 2 "$MOVER_IP" >/dev/null ||
-		{ echo "mover on $h unreachable from c1 or the server"; return 1; }
+	if ! { ping_from h1 c1 "$MOVER_IP" && host_netexec srv ping -c 1 -W 2 "$MOVER_IP"; } >/dev/null; then
+		echo "mover on $h unreachable from c1 or the server"; return 1
+	fi
 }
 
 TIMES=$E2E_TMP/run-to-route.ms
@@ -270,8 +284,7 @@ for i in $(seq 1 20); do
 	check "move $i: the mover on $h, the fabric converged without stale entries" move "$h"
 done
 check "after the moves: the ToR holds no route for the mover" eventually 10 evpn_no_route tor "$MOVER_MAC"
-check "after the moves: no host or ToR holds an entry for it" \
-	eval 'eventually 10 fdb_none h1 "$(vx_of h1)" "$MOVER_MAC" && eventually 10 fdb_none h2 "$(vx_of h2)" "$MOVER_MAC" && eventually 10 fdb_none tor vx100 "$MOVER_MAC"'
+check "after the moves: no host or ToR holds an entry for it" eventually 10 no_entry_anywhere "$MOVER_MAC"
 if [[ -s $TIMES ]]; then
 	log "figure: docker run -> ToR type-2 route: $(stats 1 <"$TIMES"); docker run alone: $(stats 2 <"$TIMES")"
 fi
@@ -283,7 +296,6 @@ for h in h1 h2; do
 	check "$h: network removed" host_docker "$h" network rm evpn
 	check "$h: no plugin link left" no_owned_links "$h"
 done
-check "the ToR holds no type-2 route from the hosts any more" \
-	eventually 10 eval '! _type2 tor | grep -qE "^(${VTEP[h1]}|${VTEP[h2]}) "'
+check "the ToR holds no type-2 route from the hosts any more" eventually 10 no_route_from_hosts tor
 log "45-evpn.sh ran in $(( ($(now_ms) - T0) / 1000 )) s"
 summary

@@ -32,8 +32,9 @@ EVPN_RR=${EVPN_RR:-192.0.2.254}
 EVPN_FABRIC=${EVPN_FABRIC:-192.0.2.0/24}
 
 _frr_check() {
-	[[ -x $FRR_DIR/zebra && -x $FRR_DIR/bgpd ]] && command -v vtysh >/dev/null ||
+	if [[ ! -x $FRR_DIR/zebra || ! -x $FRR_DIR/bgpd ]] || ! command -v vtysh >/dev/null; then
 		die "FRR is not installed: apt-get install frr (scripts/test.sh does)"
+	fi
 }
 
 # _frr_conf NAME ROUTER_ID [rr]: the daemons' configuration.
