@@ -38,15 +38,22 @@ func (p *parse) checkEVPN(cfg *NetworkConfig) error {
 	if v.SrcAddr == nil && v.VtepDev == "" {
 		return fmt.Errorf("option %s=true needs SrcAddr or VtepDev (or the daemon's --vtepdev): FRR advertises the vxlan link's local address as this host's VTEP", evpnOption)
 	}
+	if v.SrcAddr != nil && v.SrcAddr.To4() == nil {
+		return fmt.Errorf("option SrcAddr=%s does not mix with %s=true: %s", v.SrcAddr, evpnOption, whyIPv4VTEP)
+	}
 	return nil
 }
+
+// whyIPv4VTEP is why an EVPN segment's VTEP address is IPv4: FRR 8.4
+// (Debian 12's) took an IPv6 local address as 0.0.0.0 and advertised its
+// router ID instead; the segment carried nothing.
+const whyIPv4VTEP = "FRR advertises IPv4 VTEP addresses only; give an IPv4 address"
 
 // evpn reports a network whose segment FRR manages.
 func evpn(n *network) bool { return n.Config.VXLAN != nil && n.Config.VXLAN.EVPN }
 
 // settleEVPNLocal records, once, the local address of an EVPN network's
-// vxlan link: SrcAddr, else the VTEP device's first global address (IPv4
-// first). Recorded with the network, the link keeps the address it was
+// vxlan link: SrcAddr, else the VTEP device's first global IPv4 address. Recorded with the network, the link keeps the address it was
 // created with across restarts even if the device's addresses change.
 func (d *Driver) settleEVPNLocal(n *network) error {
 	v := n.Config.VXLAN
@@ -59,24 +66,12 @@ func (d *Driver) settleEVPNLocal(n *network) error {
 	case v.VtepDev == "": // the options refuse this; a record from elsewhere may not
 		return fmt.Errorf("option %s=true needs SrcAddr or VtepDev: the vxlan link needs a local address for FRR to advertise", evpnOption)
 	}
-	ip, err := d.vtepDevAddr(v.VtepDev)
+	ip, err := d.kernel.VTEPAddr(v.VtepDev, nil, nil, false)
 	if err != nil {
-		return fmt.Errorf("option %s=true: no local VTEP address for FRR to advertise (give SrcAddr): %w", evpnOption, err)
+		return fmt.Errorf("option %s=true: no IPv4 VTEP address for FRR to advertise (give SrcAddr): %w", evpnOption, err)
 	}
 	n.VTEP = ip
 	return nil
-}
-
-// vtepDevAddr is the device's first global address, IPv4 first.
-func (d *Driver) vtepDevAddr(dev string) (net.IP, error) {
-	ip, err := d.kernel.VTEPAddr(dev, nil, nil, false)
-	if err == nil {
-		return ip, nil
-	}
-	if ip, err6 := d.kernel.VTEPAddr(dev, nil, nil, true); err6 == nil {
-		return ip, nil
-	}
-	return nil, err
 }
 
 // evpnLocal is the local address of an EVPN network's vxlan link, once

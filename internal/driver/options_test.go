@@ -911,7 +911,7 @@ func checkConfigInvariants(t *testing.T, req ParseRequest, cfg NetworkConfig) {
 		if len(v.Name) > maxIfNameLen || len(v.VtepDev) > maxIfNameLen {
 			t.Errorf("%v: interface name too long", req.Options)
 		}
-		if v.EVPN && (v.Learning || v.Peers != nil || v.Group != nil || cfg.Mode != ModeBridge || (v.SrcAddr == nil && v.VtepDev == "")) {
+		if v.EVPN && (v.Learning || v.Peers != nil || v.Group != nil || cfg.Mode != ModeBridge || (v.SrcAddr == nil && v.VtepDev == "") || (v.SrcAddr != nil && v.SrcAddr.To4() == nil)) {
 			t.Errorf("%v: EVPN segment FRR cannot own: %+v", req.Options, v)
 		}
 	}
