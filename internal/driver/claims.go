@@ -159,19 +159,6 @@ func (x *index) parentShared(n *network) bool {
 	return false
 }
 
-// otherBridged reports whether a bridge-mode network other than n is
-// recorded or being created.
-func (x *index) otherBridged(n *network) bool {
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	for id, o := range x.claims {
-		if id != n.ID && o.Config.Mode == ModeBridge {
-			return true
-		}
-	}
-	return false
-}
-
 // accounts reports whether a record or claim accounts for a link with mark
 // m; the caller holds x.mu.
 func (x *index) accounts(m links.Mark) bool {

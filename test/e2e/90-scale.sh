@@ -108,13 +108,16 @@ no_exception() { ! ruleset | grep -q VXLAN-PLUGIN; }
 # probe_reaches I: the probe container on network I pings the router's end
 # (a new container would put its bridge back into the exception).
 probe_reaches() { host_docker h1 exec probe ping -c 1 -W 2 "$(subnet "$1").254"; }
-# cut_from_exception I: network I's bridge out of the exception's maps.
+# cut_from_exception I: network I's bridge out of the exception's map of
+# traffic within one network.
 cut_from_exception() {
 	local id family
 	id=$(host_docker h1 network inspect -f '{{.Id}}' "s$1")
 	for family in ip ip6; do
 		host_netexec h1 nft list table "$family" filter >/dev/null 2>&1 || continue # no firewall in this family
-		host_netexec h1 nft delete element "$family" filter VXLAN-PLUGIN-vxlan-bridges "{ \"vxbr-${id:0:10}\" }" || return 1
+		# traffic within the bridge (to the router across its vxlan port):
+		# without this element an isolated network's own traffic is dropped
+		host_netexec h1 nft delete element "$family" filter VXLAN-PLUGIN-vxlan-within "{ \"vxbr-${id:0:10}\" . \"vxbr-${id:0:10}\" }" || return 1
 	done
 }
 
