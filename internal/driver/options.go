@@ -219,6 +219,9 @@ func (p *parse) checkGateway(cfg *NetworkConfig) error {
 	case cfg.HostGateway && why != "":
 		return fmt.Errorf("option hostGateway=true is impossible here: %s", why)
 	}
+	if cfg.HostRouting && !cfg.HostGateway {
+		return fmt.Errorf("option hostRouting=true needs the host as the network's gateway (hostGateway=true, the default on VXLAN segments, not on internal ones): without it the host routes nothing for the network")
+	}
 	return nil
 }
 

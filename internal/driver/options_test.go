@@ -592,6 +592,9 @@ func badCases() []badCase {
 		{"Peers without VxlanId", ParseRequest{Options: kv("Peers", "192.0.2.1")}, "Peers"},
 		{"hostGateway true on internal network", ParseRequest{Options: kv("hostGateway", "true")}, "hostGateway"},
 		{"hostGateway true with --internal", ParseRequest{Options: kv("hostGateway", "yes"), Internal: true}, "hostGateway"},
+		{"hostRouting on an internal network", ParseRequest{Options: kv("hostRouting", "true"), Internal: true}, "hostRouting"},
+		{"hostRouting without the host gateway", ParseRequest{Options: vni42("hostRouting", "true", "hostGateway", "false")}, "hostRouting"},
+		{"hostRouting on a parent without the host gateway", ParseRequest{Options: onParent("macvlan", "hostRouting", "true")}, "hostRouting"},
 
 		// mode and its sub-options: bad values
 		{"mode unknown", ParseRequest{Options: vni42("mode", "tap")}, "mode"},
