@@ -175,6 +175,7 @@ check "EVPN with Peers is refused naming Peers" create_refused "-o VxlanId=9 -o 
 check "EVPN with Group is refused naming Group" create_refused "-o VxlanId=9 -o EVPN=true -o VtepDev=eth0 -o Group=192.0.2.2" "option Group" EVPN
 check "EVPN with Learning=true is refused naming Learning" create_refused "-o VxlanId=9 -o EVPN=true -o VtepDev=eth0 -o Learning=true" "option Learning" EVPN
 check "EVPN with mode=macvlan is refused naming mode" create_refused "-o VxlanId=9 -o EVPN=true -o VtepDev=eth0 -o mode=macvlan" "option mode=macvlan" EVPN
+check "EVPN with an IPv6 SrcAddr is refused naming SrcAddr (FRR: IPv4 VTEPs)" create_refused "-o VxlanId=9 -o EVPN=true -o SrcAddr=2001:db8::1" "option SrcAddr" EVPN IPv4
 check "EVPN with no local address is refused naming SrcAddr" create_refused "-o VxlanId=9 -o EVPN=true" SrcAddr EVPN
 check "EVPN on a VTEP device without an address is refused naming SrcAddr" create_refused "-o VxlanId=9 -o EVPN=true -o VtepDev=nul0" SrcAddr EVPN
 check "the refusals left no plugin link" no_owned_links h1
@@ -249,7 +250,7 @@ check "docker rm c2: h1 drops its MAC" eventually 10 fdb_none h1 "$(vx_of h1)" "
 # move HOST: move_to HOST, the mover removed whatever happened.
 move() {
 	local rc=0
-	move_to "$1" || rc=$?
+	move_to "$1" || { rc=$?; evpn_dump "$VNI" "$MOVER_MAC" h1 h2 tor; }
 	host_docker "$1" rm -f mover >/dev/null 2>&1 || true
 	return "$rc"
 }

@@ -17,6 +17,8 @@
 #   fdb_remote NODE LINK MAC VTEP        LINK's FDB sends MAC to VTEP, from EVPN
 #                                        (extern_learn), and only there
 #   fdb_none NODE LINK MAC               LINK's FDB holds nothing for MAC
+#   evpn_dump VNI MAC NODE...            what zebra and the kernel say about MAC
+#                                        on each NODE (for a failure's output)
 #
 # Each node's daemons run in the node's own mount, net and pid namespaces
 # (host_exec), in pathspace NODE, with their config, pid files and sockets
@@ -159,4 +161,18 @@ fdb_none() {
 	local entries
 	entries=$(host_netexec "$1" bridge fdb show dev "$2" | grep -i "^$3 " || true)
 	[[ -z $entries ]] || { echo "$1 $2 still holds: $entries"; return 1; }
+}
+
+# evpn_dump VNI MAC NODE...: zebra's view of MAC on VNI (where it is, its
+# sequence numbers, whether it is flagged duplicate) and the kernel's FDB
+# entries for it, on each NODE, to explain a failure.
+evpn_dump() {
+	local vni=$1 mac=$2 node; shift 2
+	for node in "$@"; do
+		echo "-- $node: zebra"
+		frr_vtysh "$node" "show evpn mac vni $vni mac $mac" 2>&1 | sed 's/^/   /'
+		frr_vtysh "$node" "show evpn mac vni $vni duplicate" 2>&1 | sed 's/^/   /'
+		echo "-- $node: FDB"
+		host_netexec "$node" bridge fdb show | grep -i "^$mac " | sed 's/^/   /'
+	done
 }
