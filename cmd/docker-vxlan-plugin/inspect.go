@@ -105,7 +105,7 @@ func runInspect(args []string, out io.Writer) int {
 	if *socket == "" {
 		*socket = filepath.Join(pluginDir, *name+".sock")
 	}
-	rep, err := askDaemon(*socket)
+	rep, err := askDaemon(*socket, askTimeout)
 	if errors.Is(err, errNoDaemon) {
 		rep, err = inspectState(*state, *name)
 	}
@@ -128,16 +128,27 @@ func runInspect(args []string, out io.Writer) int {
 
 var errNoDaemon = errors.New("no daemon answers")
 
-func askDaemon(socket string) (report, error) {
+// askTimeout bounds the daemon's answer: its report waits for the kernel's
+// link dumps, which a host tearing many namespaces down can hold up.
+const askTimeout = 30 * time.Second
+
+// askDaemon asks the daemon on socket for its report. Only a socket nobody
+// listens on means no daemon (then the state file is read instead); a
+// daemon that took the connection and did not answer is an error.
+func askDaemon(socket string, timeout time.Duration) (report, error) {
 	c := &http.Client{
-		Timeout: 30 * time.Second,
+		Timeout: timeout,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
 		}},
 	}
 	resp, err := c.Get("http://plugin" + inspectPath)
-	if err != nil {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		return report{}, fmt.Errorf("%w on %s: %v", errNoDaemon, socket, err)
+	}
+	if err != nil { // it took the connection: a daemon is there, but slow or failing
+		return report{}, fmt.Errorf("daemon on %s: %w", socket, err)
 	}
 	defer resp.Body.Close()
 	var rep report
