@@ -22,7 +22,7 @@ type network struct {
 	IPv6     []Subnet
 	Underlay string // device the VXLAN traffic leaves by, as found at create time
 	OwnsVlan bool   // the IFACE.VID parent is the plugin's: created on the fly, or already marked
-	VTEP     net.IP `json:",omitempty"` // cluster mode: this host's VTEP address on the segment
+	VTEP     net.IP `json:",omitempty"` // this host's VTEP address on the segment: cluster mode, and EVPN's settled local address
 	// BridgeMAC is the bridge's address, chosen at create unless the
 	// bridgeHardwareAddr option gives one. A bridge left to the kernel
 	// takes its lowest port's address, which changes as containers come

@@ -117,7 +117,7 @@ func (s *Snapshot) ChildReady(c ChildSpec) bool {
 	return sl != nil && (sl.up || !c.Up)
 }
 
-// VxlanReady reports the vxlan link as EnsureVxlan leaves it: ours, up, on
+// VxlanReady reports the vxlan link as EnsureVxlanLink leaves it: ours, up, on
 // its bridge, with a flood entry for every peer that is not the host's own.
 func (s *Snapshot) VxlanReady(v VxlanSpec) (bool, error) {
 	sl := s.ours(v.Name, RoleVxlan, v.NetworkID)
