@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -71,7 +72,18 @@ func main() {
 	}
 }
 
+// memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets
+// one: near it the collector runs sooner and hands freed pages back, so a
+// burst of requests does not leave the daemon holding their garbage
+// (without it RSS stood at 48 MiB after 10,000 endpoints, against 38 MiB
+// right after a restart over the same state). It never fails an
+// allocation: past it the collector only works harder.
+const memoryLimit = 30 << 20
+
 func run(o options, log *slog.Logger) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	st, recovered, err := openState(o.state, log)
 	if err != nil {
 		return err
