@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -420,14 +421,18 @@ func (i isoNet) id() string      { return fmt.Sprintf("%02x", i.n) + strings.Rep
 func (i isoNet) gateway() string { return fmt.Sprintf("10.%d.0.1", i.n) }
 func (i isoNet) addr() string    { return fmt.Sprintf("10.%d.0.11", i.n) }
 
+// options are the network's options: its VNI and the test's.
+func (i isoNet) options() map[string]string {
+	opts := map[string]string{"VxlanId": fmt.Sprint(100 + i.n)}
+	maps.Copy(opts, i.opts)
+	return opts
+}
+
 // create makes the network on h and puts a container on it whose default
 // route is the host gateway.
 func (i isoNet) create(t *testing.T, h *host) *netnstest.NS {
 	t.Helper()
-	opts := map[string]string{"VxlanId": fmt.Sprint(100 + i.n)}
-	for k, v := range i.opts {
-		opts[k] = v
-	}
+	opts := i.options()
 	create(t, h, i.id(), opts, sub(fmt.Sprintf("10.%d.0.0/24", i.n), i.gateway()+"/24"))
 	c := attachTo(t, h, i.id(), fmt.Sprintf("ep-iso-%d", i.n), i.addr()+"/24")
 	c.Must(t, "ip", "route", "add", "default", "via", i.gateway())
@@ -555,10 +560,7 @@ func (i isoNet) addr6() string    { return fmt.Sprintf("2001:db8:%x::11", i.n) }
 // create6 is create with an IPv6 subnet too, the host its gateway.
 func (i isoNet) create6(t *testing.T, h *host) *netnstest.NS {
 	t.Helper()
-	opts := map[string]string{"VxlanId": fmt.Sprint(100 + i.n)}
-	for k, v := range i.opts {
-		opts[k] = v
-	}
+	opts := i.options()
 	req := driver.CreateNetworkRequest{
 		NetworkID: i.id(), Options: opts, EnableIPv6: true,
 		IPv4: []driver.Subnet{sub(fmt.Sprintf("10.%d.0.0/24", i.n), i.gateway()+"/24")},
