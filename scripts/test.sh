@@ -108,9 +108,10 @@ runs_on() {
 machine_state() {
 	echo "## links"; ip -o link show | awk -F': ' '{sub(/@.*/, "", $2); print $2}' | sort
 	echo "## namespaces"; ip netns list | awk '{print $1}' | sort
-	echo "## mounts"; findmnt -rn -o TARGET | grep -E '^(/run|/var/run)/(netns|docker)|^/tmp/' | sort
-	echo "## processes"; pgrep -a -x 'dockerd|containerd|containerd-shim.*|docker-vxlan-plu|etcd|zebra|bgpd|staticd|iperf3' |
-		awk '{print $2}' | sort | uniq -c
+	echo "## mounts"; findmnt -rn -o TARGET | grep -E '^(/run|/var/run)/(netns|docker)|^/tmp/' | sort || true
+	# process names as the kernel keeps them: 15 characters at most
+	echo "## processes"; ps -e -o comm= | grep -x -E 'dockerd|containerd|containerd-shim|docker-vxlan-pl|etcd|zebra|bgpd|staticd|iperf3' |
+		sort | uniq -c || true
 }
 
 # no_leaks NAME BEFORE: the machine is as it was in file BEFORE (within
