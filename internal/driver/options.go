@@ -235,6 +235,8 @@ func hostGatewayImpossible(cfg *NetworkConfig) string {
 		return "the host's gateway macvlan reaches containers only in macvlan_mode=bridge"
 	case cfg.routedIpvlan():
 		return "ipvlan_mode=" + cfg.IpvlanMode + " containers route through their own interface and take no gateway"
+	case cfg.Mode == ModeIpvlan && cfg.IpvlanFlag != "bridge":
+		return "the host's gateway ipvlan reaches containers only with ipvlan_flag=bridge (" + cfg.IpvlanFlag + " keeps siblings apart)"
 	}
 	return ""
 }

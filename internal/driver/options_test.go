@@ -455,7 +455,7 @@ func attachmentGoodCases() []goodCase {
 			goodCase{"ipvlan_flag=" + f + " on parent", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", f)},
 				parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.IpvlanFlag = f })},
 			goodCase{"ipvlan_flag=" + strings.ToUpper(f) + " on VXLAN", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_flag", strings.ToUpper(f))},
-				vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanFlag = f })},
+				vxlanMode(ModeIpvlan, func(c *NetworkConfig) { c.IpvlanFlag, c.HostGateway = f, f == "bridge" })},
 			goodCase{"ipvlan_flag=" + f + " with l3 on parent", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "l3", "ipvlan_flag", f)},
 				parentWant("eth0.10", ModeIpvlan, func(c *NetworkConfig) { c.IpvlanMode, c.IpvlanFlag = "l3", f })},
 		)
@@ -610,6 +610,8 @@ func badCases() []badCase {
 		{"ipvlan_mode empty", ParseRequest{Options: onParent("ipvlan", "ipvlan_mode", "")}, "ipvlan_mode"},
 		{"ipvlan_mode bridge", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_mode", "bridge")}, "ipvlan_mode"},
 		{"ipvlan_flag passthru", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", "passthru")}, "ipvlan_flag"},
+		{"hostGateway true with ipvlan_flag private", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_flag", "private", "hostGateway", "true")}, "hostGateway"},
+		{"hostGateway true with ipvlan_flag vepa", ParseRequest{Options: vni42("mode", "ipvlan", "ipvlan_flag", "vepa", "hostGateway", "true")}, "hostGateway"},
 		{"ipvlan_flag l2", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", "l2")}, "ipvlan_flag"},
 		{"ipvlan_flag empty", ParseRequest{Options: onParent("ipvlan", "ipvlan_flag", "")}, "ipvlan_flag"},
 
