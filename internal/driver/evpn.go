@@ -53,8 +53,9 @@ const whyIPv4VTEP = "FRR advertises IPv4 VTEP addresses only; give an IPv4 addre
 func evpn(n *network) bool { return n.Config.VXLAN != nil && n.Config.VXLAN.EVPN }
 
 // settleEVPNLocal records, once, the local address of an EVPN network's
-// vxlan link: SrcAddr, else the VTEP device's first global IPv4 address. Recorded with the network, the link keeps the address it was
-// created with across restarts even if the device's addresses change.
+// vxlan link: SrcAddr, else the VTEP device's first global IPv4 address.
+// Recorded with the network, the link keeps the address it was created
+// with across restarts, even if the device's addresses change.
 func (d *Driver) settleEVPNLocal(n *network) error {
 	v := n.Config.VXLAN
 	switch {
