@@ -46,10 +46,11 @@ func (d *Driver) Reconcile() (ReconcileReport, error) {
 	}
 	nets := x.networks()
 	r.Networks = len(nets)
-	for _, k := range x.unreadableKeys() {
+	unreadable := x.unreadableKeys()
+	for _, k := range unreadable {
 		d.log.Error("a record in the state file cannot be read: every link marked as ours is kept; `docker network rm` (or rm of the container) deletes it", "record", k)
 	}
-	d.removeOrphans(&r, orphans(x, snap.Owned()), d.keepOrphan(len(nets) == 0, len(x.unreadableKeys()) > 0))
+	d.removeOrphans(&r, orphans(x, snap.Owned()), d.keepOrphan(len(nets) == 0, len(unreadable) > 0))
 	d.removeProvisional(&r, snap)
 	for _, n := range nets {
 		d.pinBridgeMAC(snap, n)

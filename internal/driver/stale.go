@@ -60,19 +60,23 @@ func (d *Driver) sortStaleEndpoints(r *ReconcileReport, snap *links.Snapshot, x 
 		switch {
 		case e.HostVeth != "" && snap.State(e.HostVeth, roleEndpoint, e.ID) == links.StateMissing:
 			d.log.Warn("forgetting an endpoint whose container is gone (its veth went with the container's namespace)", "endpoint", shortID(e.ID), "network", shortID(e.NetworkID))
-			d.forgetStale(r, x, e)
+			if d.forgetStale(x, e) {
+				r.Forgotten++
+			}
 		case snap.State(e.Interface, roleEndpoint, e.ID) != links.StateMissing:
 			d.unjoined.add(e)
 		}
 	}
 }
 
-func (d *Driver) forgetStale(r *ReconcileReport, x *index, e *endpoint) {
+// forgetStale deletes an endpoint Docker no longer knows; it reports
+// whether it did.
+func (d *Driver) forgetStale(x *index, e *endpoint) bool {
 	if err := d.deleteEndpoint(x, x.network(e.NetworkID), e); err != nil {
 		d.log.Error("forget endpoint", "endpoint", shortID(e.ID), "err", err)
-		return
+		return false
 	}
-	r.Forgotten++
+	return true
 }
 
 // DropUnjoined forgets the endpoints that were in no container at start,
@@ -84,26 +88,31 @@ func (d *Driver) DropUnjoined(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var r ReconcileReport
+	forgotten := 0
 	for id, nid := range d.unjoined.take() {
-		if err := d.dropUnjoined(ctx, &r, x, nid, id); err != nil {
-			return r.Forgotten, err
+		dropped, err := d.dropUnjoined(ctx, x, nid, id)
+		if err != nil {
+			return forgotten, err
+		}
+		if dropped {
+			forgotten++
 		}
 	}
-	return r.Forgotten, nil
+	return forgotten, nil
 }
 
-func (d *Driver) dropUnjoined(ctx context.Context, r *ReconcileReport, x *index, nid, id string) error {
+// dropUnjoined forgets endpoint id of network nid if it is still in no
+// container; it reports whether it did.
+func (d *Driver) dropUnjoined(ctx context.Context, x *index, nid, id string) (bool, error) {
 	unlock, err := d.lockNetwork(ctx, nid)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	e, err := x.lookupEndpointOf(nid, id)
 	if err != nil || !d.kernel.Exists(e.Interface) {
-		return nil // deleted, or in a container now
+		return false, nil // deleted, or in a container now
 	}
 	d.log.Warn("forgetting an endpoint Docker never joined since the plugin's start (its request was cut, or its DeleteEndpoint)", "endpoint", shortID(e.ID), "network", shortID(e.NetworkID))
-	d.forgetStale(r, x, e)
-	return nil
+	return d.forgetStale(x, e), nil
 }
