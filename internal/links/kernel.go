@@ -30,7 +30,7 @@ func New(driver string) (*Kernel, error) {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
 	nft := func() (*nftables.Conn, error) { return nftables.New() }
-	return &Kernel{h: h, nft: nft, driver: driver, ns: -1, sandboxDirs: DefaultSandboxDirs}, nil
+	return &Kernel{h: h, nft: nft, driver: driver, ns: -1, sandboxDirs: []string{defaultSandboxDir}}, nil
 }
 
 // NewAt returns a Kernel working in the network namespace ns.
@@ -40,7 +40,7 @@ func NewAt(ns netns.NsHandle, driver string) (*Kernel, error) {
 		return nil, fmt.Errorf("open netlink in namespace: %w", err)
 	}
 	nft := func() (*nftables.Conn, error) { return nftables.New(nftables.WithNetNSFd(int(ns))) }
-	return &Kernel{h: h, nft: nft, driver: driver, ns: ns, sandboxDirs: DefaultSandboxDirs}, nil
+	return &Kernel{h: h, nft: nft, driver: driver, ns: ns, sandboxDirs: []string{defaultSandboxDir}}, nil
 }
 
 // Close releases the netlink sockets.

@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultSandboxDirs are where Docker mounts its containers' network
+// defaultSandboxDir is where Docker mounts its containers' network
 // namespaces.
-var DefaultSandboxDirs = []string{"/var/run/docker/netns"}
+const defaultSandboxDir = "/var/run/docker/netns"
 
 // A link of the plugin's may carry links it did not create in other
 // namespaces: Docker's own macvlan driver with parent=eth0.100, an 802.1Q
@@ -24,7 +24,7 @@ var DefaultSandboxDirs = []string{"/var/run/docker/netns"}
 // searched for links whose parent it is.
 
 // SetSandboxDirs replaces the directories searched for containers'
-// namespaces (DefaultSandboxDirs).
+// namespaces (defaultSandboxDir).
 func (k *Kernel) SetSandboxDirs(dirs []string) { k.sandboxDirs = dirs }
 
 // stackedElsewhere lists the links in the sandboxes' namespaces whose
