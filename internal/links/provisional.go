@@ -34,7 +34,11 @@ func (k *Kernel) provisionalName() (string, error) {
 
 // isProvisional reports a name this driver gives links being created.
 func (k *Kernel) isProvisional(name string) bool {
-	stem := ProvisionalStem(k.driver)
+	return hasStem(name, ProvisionalStem(k.driver))
+}
+
+// hasStem reports a provisional name with the given stem.
+func hasStem(name, stem string) bool {
 	if len(name) != len(stem)+8 || !strings.HasPrefix(name, stem) {
 		return false
 	}
@@ -46,8 +50,9 @@ func (k *Kernel) isProvisional(name string) bool {
 // driver: creates a crash cut short.
 func (s *Snapshot) Provisional() []string {
 	var names []string
+	stem := ProvisionalStem(s.k.driver) // once, not per link
 	for name := range s.byName {
-		if s.k.isProvisional(name) {
+		if hasStem(name, stem) {
 			names = append(names, name)
 		}
 	}
